@@ -1,0 +1,220 @@
+"""The `rag` command line: build, ask, serve, inspect, eval, model.
+
+Every subcommand prints human-readable text by default and one JSON document with ``--json``.
+Errors a user can cause (a bad path, a corrupt index, an empty question) print one clear line on
+stderr and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rag import config
+from rag.errors import QuestionError, RagError
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from rag.ingest import corpus_to_dict, load_corpus
+
+    corpus = load_corpus(args.corpus)
+    for problem in corpus.problems:
+        print(f"warning: {problem.source}: {problem.message}", file=sys.stderr)
+    if args.json:
+        _print_json(corpus_to_dict(corpus))
+        return 0
+    for doc in corpus.documents:
+        print(f"《{doc.title}》 · {doc.author or '(no author)'} · {doc.source} · {len(doc.chunks)} chunks")
+        _print_sections(doc.sections, indent="  ")
+    return 0
+
+
+def _print_sections(nodes, indent: str) -> None:
+    for node in nodes:
+        print(f"{indent}{node.heading}")
+        _print_sections(node.children, indent + "  ")
+
+
+def _cmd_model(args: argparse.Namespace) -> int:
+    from rag.embed import load_model
+
+    info = load_model(args.model).info()
+    if args.json:
+        _print_json(info)
+    else:
+        for key, value in info.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from rag.index import build_index, index_status
+
+    if args.if_stale:
+        status = index_status(args.index, corpus=args.corpus, model=args.model)
+        if status.ok:
+            print(f"index at {args.index} is up to date ({status.detail})")
+            return 0
+        print(f"building index: {status.detail}", file=sys.stderr)
+    manifest = build_index(args.corpus, args.index, model=args.model, progress=not args.quiet)
+    if args.json:
+        _print_json(manifest)
+    else:
+        print(f"built {args.index}: {manifest['counts']['documents']} documents, "
+              f"{manifest['counts']['chunks']} chunks, {manifest['counts']['sentences']} sentences")
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from rag.assistant import Assistant, read_batch
+    from rag.render import format_response
+
+    assistant = Assistant.open(args.index, corpus=args.corpus, model=args.model)
+    if args.batch:
+        items = read_batch(args.batch)
+    elif args.question:
+        items = [(None, " ".join(args.question))]
+    else:
+        raise QuestionError("give a question, e.g. rag ask \"营口有多少个千亿级产业集群？\", or --batch FILE")
+    for item_id, question in items:
+        response = assistant.ask(question, k=args.k, question_id=item_id)
+        if args.json:
+            line = json.dumps(response.to_dict(), ensure_ascii=False)
+            print(line if args.batch else json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(format_response(response))
+            if args.batch:
+                print()
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    serve(index_dir=args.index, corpus=args.corpus, model=args.model, host=args.host,
+          port=args.port, share=args.share)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from rag.evaluate import format_report, run_eval
+
+    report = run_eval(corpus=args.corpus, questions=args.questions, retriever=args.retriever,
+                      index_dir=args.index, model=args.model, k=args.k, limit=args.limit,
+                      answers=not args.no_answers)
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_report(report))
+    return 0
+
+
+EXAMPLES = {
+    "build": "examples:\n  rag build\n  rag build --corpus my_docs/ --index /tmp/my_index\n"
+             "  rag build --if-stale   # only when the corpus, model or settings changed",
+    "ask": "examples:\n  rag ask 营口有多少个千亿级产业集群？\n"
+           "  rag ask \"Which company in Yingkou makes refractory materials?\" --json\n"
+           "  rag ask --batch questions.jsonl --json > answers.jsonl",
+    "serve": "examples:\n  rag serve                      # http://127.0.0.1:7860\n"
+             "  rag serve --port 8080 --host 0.0.0.0",
+    "inspect": "examples:\n  rag inspect\n  rag inspect --corpus seeds/yingkou-essays-2025.txt --json",
+    "eval": "examples:\n  rag eval --corpus ../shared/bench/cmrc2018-dev/corpus.jsonl "
+            "--questions ../shared/bench/cmrc2018-dev/questions.jsonl\n"
+            "  rag eval --corpus seeds --questions benchmarks/seed_questions.jsonl --retriever dense --json",
+    "model": "examples:\n  rag model\n  rag model --model BAAI/bge-small-zh-v1.5 --json",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Ask questions about Chinese documents and get the exact sentence that answers "
+                    "them, with a citation. Runs offline on the CPU.",
+        epilog="examples:\n  rag ask 营口市应设立什么机构来化解社会矛盾？\n  rag serve\n\n"
+               "Run `rag COMMAND --help` for each command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]):
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(handler=handler)
+        return p
+
+    def corpus_opt(p):
+        p.add_argument("--corpus", type=Path, default=config.default_corpus(),
+                       help="a file or folder of .txt/.md/.jsonl documents (default: %(default)s)")
+
+    def index_opt(p):
+        p.add_argument("--index", type=Path, default=config.default_index_dir(),
+                       help="index directory (default: %(default)s)")
+
+    def model_opt(p):
+        p.add_argument("--model", default=config.default_model(),
+                       help="embedding model: the bundled default, a local folder or a Hugging Face "
+                            "id (default: %(default)s; env RAG_MODEL)")
+
+    def json_opt(p):
+        p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = add("build", "Ingest a corpus and build the search index.", _cmd_build)
+    corpus_opt(p), index_opt(p), model_opt(p), json_opt(p)
+    p.add_argument("--if-stale", action="store_true", help="do nothing if the index is up to date")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = add("ask", "Ask a question; get the quoted answer with its citation.", _cmd_ask)
+    p.add_argument("question", nargs="*", help="the question (Chinese or English)")
+    p.add_argument("--batch", type=Path, help="a file with one question per line, or JSONL with "
+                                              "'question' (and optional 'id') per line")
+    p.add_argument("-k", type=int, default=5, help="passages to show (default: %(default)s)")
+    index_opt(p), model_opt(p), json_opt(p)
+    p.add_argument("--corpus", type=Path, default=None,
+                   help="rebuild the index from this corpus first if it is missing or stale")
+
+    p = add("serve", "Start the web UI.", _cmd_serve)
+    index_opt(p), corpus_opt(p), model_opt(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
+
+    p = add("inspect", "Show the documents, sections and chunks ingestion recovers.", _cmd_inspect)
+    corpus_opt(p), json_opt(p)
+
+    p = add("eval", "Measure retrieval and answers on a benchmark (corpus + questions JSONL).", _cmd_eval)
+    p.add_argument("--corpus", type=Path, required=True, help="corpus file or folder")
+    p.add_argument("--questions", type=Path, required=True, help="questions JSONL")
+    p.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], default="hybrid")
+    p.add_argument("--index", type=Path, default=None,
+                   help="index directory (default: a cache folder keyed by the corpus)")
+    p.add_argument("-k", type=int, default=10, help="rank depth for recall/MRR (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
+    model_opt(p), json_opt(p)
+
+    p = add("model", "Show which embedding model is used and where it lives.", _cmd_model)
+    model_opt(p), json_opt(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except RagError as error:
+        print(f"rag {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Where things live. Every location can be overridden by an environment variable, which is how the
+tests isolate caches and indexes in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The name under which the bundled, converted multilingual-e5-small is known.
+DEFAULT_MODEL = "multilingual-e5-small"
+
+
+def cache_dir() -> Path:
+    """Per-user cache (converted models): $RAG_CACHE_DIR, else $XDG_CACHE_HOME/rag-assistant."""
+    if os.environ.get("RAG_CACHE_DIR"):
+        return Path(os.environ["RAG_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag-assistant"
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("RAG_CORPUS") or PROJECT_ROOT / "seeds")
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("RAG_INDEX_DIR") or PROJECT_ROOT / "embeddings")
+
+
+def default_model() -> str:
+    return os.environ.get("RAG_MODEL") or DEFAULT_MODEL

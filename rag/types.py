@@ -1,0 +1,149 @@
+"""The typed records that flow through the pipeline: seeds → documents/chunks → passages → answer.
+
+Every offset is a character offset into ``Document.text`` (the document's cleaned text), so a
+quotation can always be checked as ``doc.text[start:end]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range ``[start, end)`` into a document's cleaned text."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class SectionNode:
+    """A heading and what it covers: ``[start, end)`` spans the heading's body in ``Document.text``."""
+
+    heading: str
+    level: int  # 1 for 一、… (or Markdown #), 2 for （一）… (or ##), and so on
+    start: int
+    end: int
+    children: list[SectionNode] = field(default_factory=list)
+
+
+@dataclass
+class Chunk:
+    """One paragraph (or a sentence-aligned piece of a long one): the unit of retrieval."""
+
+    chunk_id: str  # stable: f"{doc_id}#p{paragraph}" (+ f".{part}" when a paragraph is split)
+    doc_id: str
+    source: str  # the file it came from, as given (relative to the corpus root when possible)
+    title: str
+    author: str
+    section: list[str]  # heading path, outermost first; [] for the introduction
+    paragraph: int  # 1-based paragraph number within the document
+    text: str  # == document.text[start:end]
+    start: int
+    end: int
+    sentences: list[Span] = field(default_factory=list)  # document offsets, in order
+
+
+@dataclass
+class Document:
+    doc_id: str
+    source: str
+    title: str
+    author: str
+    affiliation: str
+    text: str  # the cleaned (reflowed) text: headings and paragraphs, one per line
+    sections: list[SectionNode] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+
+    def section_path_at(self, offset: int) -> list[str]:
+        """Headings (outermost first) of the section that contains ``offset``."""
+        path: list[str] = []
+        nodes = self.sections
+        while True:
+            inside = [n for n in nodes if n.start <= offset < n.end]
+            if not inside:
+                return path
+            path.append(inside[0].heading)
+            nodes = inside[0].children
+
+
+@dataclass
+class LoadProblem:
+    """A file (or line) that could not be read, and why, in words a user can act on."""
+
+    source: str
+    message: str
+
+
+@dataclass
+class Corpus:
+    documents: list[Document]
+    problems: list[LoadProblem] = field(default_factory=list)
+
+    def chunks(self) -> list[Chunk]:
+        return [c for d in self.documents for c in d.chunks]
+
+    def document(self, doc_id: str) -> Document:
+        for d in self.documents:
+            if d.doc_id == doc_id:
+                return d
+        raise KeyError(doc_id)
+
+
+@dataclass
+class Citation:
+    doc_id: str
+    source: str
+    title: str
+    author: str
+    section: list[str]
+    paragraph: int
+    start: int
+    end: int
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its rank and fused score (plus the per-retriever evidence)."""
+
+    rank: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    author: str
+    section: list[str]
+    paragraph: int
+    text: str
+    score: float
+    start: int = 0
+    end: int = 0
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+
+@dataclass
+class Answer:
+    text: str  # an exact slice of the cited document's text
+    span: tuple[int, int] | None  # the key span, relative to ``text``
+    score: float
+    citation: Citation
+
+
+@dataclass
+class Response:
+    """What one question gets: the `rag ask --json` object as a typed value."""
+
+    question: str
+    abstained: bool
+    answer: Answer | None
+    passages: list[Passage]
+    timings_ms: dict[str, float]
+    id: str | None = None
+    message: str | None = None  # a user-facing note: why it abstained, or what was wrong
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if self.answer is not None and self.answer.span is not None:
+            data["answer"]["span"] = list(self.answer.span)
+        return data

@@ -1,0 +1,54 @@
+"""Shared fixtures.
+
+Every test runs with its caches and index directory in a temporary folder (autouse), so nothing a
+test does touches the user's cache or the project's embeddings/. The converted model and the index
+of the shipped essays are built once per session and shared, which keeps the suite fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS = PROJECT_ROOT / "seeds"
+SEED_FILE = SEEDS / "yingkou-essays-2025.txt"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One model cache for the whole session: converting the bundled model takes ~15 s."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch, shared_cache):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(shared_cache))
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.delenv("RAG_MODEL", raising=False)
+    monkeypatch.delenv("RAG_CORPUS", raising=False)
+    yield
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, shared_cache) -> Path:
+    """The index of the shipped essays, built once and shared (read-only) by the tests."""
+    import os
+
+    from rag.index import build_index
+
+    index_dir = tmp_path_factory.mktemp("seed-index")
+    old = os.environ.get("RAG_CACHE_DIR")
+    os.environ["RAG_CACHE_DIR"] = str(shared_cache)
+    try:
+        build_index(SEEDS, index_dir, progress=False)
+    finally:
+        if old is None:
+            os.environ.pop("RAG_CACHE_DIR", None)
+        else:
+            os.environ["RAG_CACHE_DIR"] = old
+    return index_dir

@@ -76,23 +76,26 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from rag.assistant import Assistant, read_batch
     from rag.render import format_response
 
-    assistant = Assistant.open(args.index, corpus=args.corpus, model=args.model)
-    if args.batch:
-        items = read_batch(args.batch)
-    elif args.question:
-        items = [(None, " ".join(args.question))]
-    else:
+    if not args.batch and not args.question:
         raise QuestionError("give a question, e.g. rag ask \"营口有多少个千亿级产业集群？\", or --batch FILE")
+    assistant = Assistant.open(args.index, corpus=args.corpus, model=args.model)
+    items = read_batch(args.batch) if args.batch else [(None, " ".join(args.question))]
+    failures = 0
     for item_id, question in items:
-        response = assistant.ask(question, k=args.k, question_id=item_id)
+        try:
+            response = assistant.ask(question, k=args.k, question_id=item_id)
+        except QuestionError as error:
+            if not args.batch:
+                raise
+            failures += 1  # one bad line must not cost the answers to the others
+            record = {"id": item_id, "question": question, "error": str(error)}
+            print(json.dumps(record, ensure_ascii=False) if args.json else f"[{item_id}] error: {error}\n")
+            continue
         if args.json:
-            line = json.dumps(response.to_dict(), ensure_ascii=False)
-            print(line if args.batch else json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
+            print(json.dumps(response.to_dict(), ensure_ascii=False, indent=None if args.batch else 2))
         else:
-            print(format_response(response))
-            if args.batch:
-                print()
-    return 0
+            print(format_response(response) + ("\n" if args.batch else ""))
+    return 1 if failures and failures == len(items) else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

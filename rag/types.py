@@ -90,6 +90,28 @@ class Corpus:
                 return d
         raise KeyError(doc_id)
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Corpus:
+        """The inverse of ``to_dict``: how a built index restores its documents without re-ingesting."""
+        return cls(
+            documents=[_document_from_dict(d) for d in data["documents"]],
+            problems=[LoadProblem(**p) for p in data.get("problems", [])],
+        )
+
+
+def _section_from_dict(data: dict) -> SectionNode:
+    children = [_section_from_dict(c) for c in data.get("children", [])]
+    return SectionNode(**{**data, "children": children})
+
+
+def _document_from_dict(data: dict) -> Document:
+    chunks = [Chunk(**{**c, "sentences": [Span(**s) for s in c["sentences"]]}) for c in data["chunks"]]
+    sections = [_section_from_dict(s) for s in data["sections"]]
+    return Document(**{**data, "sections": sections, "chunks": chunks})
+
 
 @dataclass
 class Citation:

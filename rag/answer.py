@@ -1,0 +1,206 @@
+"""Extractive answers: pick the sentence that answers the question from the best few passages, mark
+its key span, or abstain when the corpus does not answer.
+
+Each candidate sentence gets a feature vector (question–sentence cosine, IDF-weighted keyword
+evidence in the sentence and in its neighbours, the passage's retrieval score and rank, whether the
+sentence holds the kind of thing the question asks for, …). A linear scorer learned on the CMRC 2018
+*trial* set (``benchmarks/train_answer.py``; the dev set stays a clean test) ranks them. A second
+learned scorer over question-level evidence decides whether to answer at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from rag.index import LoadedIndex
+from rag.qtypes import entity_spans, question_type
+from rag.retrieve import Retrieval
+from rag.textproc import cjk_ratio, fold
+from rag.types import Answer, Citation, Passage
+
+WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
+PASSAGES_FOR_ANSWER = 5
+SENTENCE_FEATURES = (
+    "cos", "cos_gap", "kw", "kw_prev", "kw_next", "type", "type_missing", "passage", "passage_rank",
+    "first_in_chunk", "log_len", "dangling",
+)
+ABSTAIN_FEATURES = ("top_cos", "best_kw", "passage_kw", "coverage", "agree", "type_found", "margin", "cjk")
+# A sentence that leans on the one before it (这/其/该…) does not stand alone: quote both.
+_DANGLING_RE = re.compile(r"^(这|其|该|此|它|他们|她们|同时|此外|因此|所以|但|而|并|也|然而|其中|对此|为此|上述)")
+_MIN_STANDALONE = 12
+
+
+@dataclass
+class Candidate:
+    sentence: int  # row in the index's sentence table
+    passage_rank: int  # 1-based rank of its passage
+    features: np.ndarray
+
+
+@dataclass
+class Decision:
+    answer: Answer | None
+    abstain_score: float  # probability-like confidence that the corpus answers the question
+    reason: str | None
+
+
+@lru_cache(maxsize=1)
+def load_weights() -> dict:
+    return json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+
+
+class AnswerSelector:
+    def __init__(self, index: LoadedIndex, idf: dict[str, float]):
+        self.index = index
+        self.idf = idf
+        self.doc_text = {d.doc_id: d.text for d in index.corpus.documents}
+        self.sentence_text = [self._slice(i) for i in range(len(index.sentences.chunk))]
+        self.folded = [fold(t) for t in self.sentence_text]
+        chunk_of = index.sentences.chunk
+        self.first_sentence = np.searchsorted(chunk_of, np.arange(len(index.chunks)), side="left")
+        self.last_sentence = np.searchsorted(chunk_of, np.arange(len(index.chunks)), side="right")
+
+    def _slice(self, i: int) -> str:
+        s = self.index.sentences
+        chunk = self.index.chunks[s.chunk[i]]
+        return self.doc_text[chunk.doc_id][s.start[i]:s.end[i]]
+
+    # ------------------------------------------------------------ features
+
+    def keyword_share(self, terms: list[str], text_folded: str) -> float:
+        """IDF-weighted share of the question's keywords that appear in a (folded) text."""
+        if not terms:
+            return 0.0
+        unseen = max(self.idf.values(), default=1.0)
+        weights = [self.idf.get(t, unseen) for t in set(terms)]
+        found = sum(w for t, w in zip(set(terms), weights, strict=True) if t in text_folded)
+        return found / sum(weights)
+
+    def candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
+        hits = retrieval.hits[:PASSAGES_FOR_ANSWER]
+        if not hits:
+            return []
+        qtype = question_type(question)
+        terms = retrieval.keywords
+        rows: list[tuple[int, int]] = []
+        for rank, hit in enumerate(hits, start=1):
+            rows += [(i, rank) for i in range(self.first_sentence[hit.row], self.last_sentence[hit.row])]
+        if not rows:
+            return []
+        idx = np.array([i for i, _ in rows])
+        if retrieval.query_vector is not None:
+            cos = self.index.sentences.vectors[idx] @ retrieval.query_vector
+        else:
+            cos = np.zeros(len(idx), dtype=np.float32)
+        top_score = max(hits[0].score, 1e-9)
+        out = []
+        for (i, rank), c in zip(rows, cos, strict=True):
+            hit = hits[rank - 1]
+            text = self.sentence_text[i]
+            has_type = bool(entity_spans(text, qtype))
+            features = np.array([
+                float(c),
+                float(c - cos.max()),
+                self.keyword_share(terms, self.folded[i]),
+                self._neighbour_share(terms, i, -1),
+                self._neighbour_share(terms, i, +1),
+                float(has_type),
+                float(qtype is not None and not has_type),
+                hit.score / top_score,
+                1.0 / rank,
+                float(i == self.first_sentence[hit.row]),
+                math.log1p(len(text)),
+                float(bool(_DANGLING_RE.match(text)) or len(text) < _MIN_STANDALONE),
+            ], dtype=np.float32)
+            out.append(Candidate(i, rank, features))
+        return out
+
+    def _neighbour_share(self, terms: list[str], i: int, step: int) -> float:
+        j = i + step
+        chunk_of = self.index.sentences.chunk
+        if not 0 <= j < len(chunk_of):
+            return 0.0
+        if self.index.chunks[chunk_of[j]].doc_id != self.index.chunks[chunk_of[i]].doc_id:
+            return 0.0
+        return self.keyword_share(terms, self.folded[j])
+
+    # ------------------------------------------------------------ decision
+
+    def select(self, question: str, retrieval: Retrieval, passages: list[Passage]) -> Decision:
+        candidates = self.candidates(question, retrieval)
+        if not candidates:
+            return Decision(None, 0.0, "no passage matched the question")
+        weights = load_weights()
+        scores = np.array([_linear(weights["sentence"], c.features) for c in candidates])
+        best = int(np.argmax(scores))
+        probabilities = np.exp(scores - scores.max())
+        probabilities /= probabilities.sum()
+        evidence = self._abstain_features(question, retrieval, candidates[best], probabilities)
+        confidence = _sigmoid(_linear(weights["abstain"], evidence))
+        threshold = weights["abstain_threshold"]
+        if confidence < threshold:
+            return Decision(None, confidence, "the documents do not appear to answer this question")
+        answer = self._answer(question, candidates[best], confidence)
+        return Decision(answer, confidence, None)
+
+    def _abstain_features(self, question: str, retrieval: Retrieval, best: Candidate,
+                          probabilities: np.ndarray) -> np.ndarray:
+        hits = retrieval.hits
+        top = self.index.chunks[hits[0].row]
+        passage_folded = fold(" ".join([top.title, *top.section, top.text]))
+        dense_top = max(hits, key=lambda h: h.dense if h.dense is not None else -1.0)
+        bm25_top = max(hits, key=lambda h: h.bm25 if h.bm25 is not None else -1.0)
+        sorted_p = np.sort(probabilities)[::-1]
+        return np.array([
+            max((h.dense or 0.0) for h in hits),
+            best.features[SENTENCE_FEATURES.index("kw")],
+            self.keyword_share(retrieval.keywords, passage_folded),
+            retrieval.coverage,
+            float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
+            best.features[SENTENCE_FEATURES.index("type")],
+            float(sorted_p[0] - (sorted_p[1] if len(sorted_p) > 1 else 0.0)),
+            cjk_ratio(question),
+        ], dtype=np.float32)
+
+    def _answer(self, question: str, candidate: Candidate, confidence: float) -> Answer:
+        s = self.index.sentences
+        i = candidate.sentence
+        chunk = self.index.chunks[s.chunk[i]]
+        start, end = int(s.start[i]), int(s.end[i])
+        if candidate.features[SENTENCE_FEATURES.index("dangling")] and i > self.first_sentence[s.chunk[i]]:
+            start = int(s.start[i - 1])  # the previous sentence gives it its subject
+        doc_text = self.doc_text[chunk.doc_id]
+        text = doc_text[start:end]
+        doc = self.index.corpus.document(chunk.doc_id)
+        citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author,
+                            doc.section_path_at(start), chunk.paragraph, start, end)
+        return Answer(text, key_span(question, text), round(confidence, 4), citation)
+
+
+def key_span(question: str, text: str) -> tuple[int, int] | None:
+    """The part of ``text`` that answers: the entity of the asked-for kind that the question
+    itself does not already contain (a number with its unit, a date, a name, a list)."""
+    qtype = question_type(question)
+    folded_question = fold(question)
+    spans = [sp for sp in entity_spans(text, qtype) if fold(text[sp[0]:sp[1]]) not in folded_question]
+    if not spans:
+        return None
+    return max(spans, key=lambda sp: sp[1] - sp[0]) if qtype == "list" else spans[0]
+
+
+def _linear(model: dict, features: np.ndarray) -> float:
+    mean = np.array(model["mean"], dtype=np.float32)
+    scale = np.array(model["scale"], dtype=np.float32)
+    return float(np.dot((features - mean) / scale, np.array(model["weights"], dtype=np.float32))
+                 + model["bias"])
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))

@@ -1,0 +1,126 @@
+"""The one object every face uses (CLI, web UI, Python API): question in, Response out.
+
+    from rag.assistant import Assistant
+    assistant = Assistant.open()              # the index under embeddings/, the default model
+    response = assistant.ask("营口有多少个千亿级产业集群？")
+    response.answer.text, response.answer.citation
+
+It loads the index and the model once; ``ask`` is thread-safe for concurrent use by the server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from pathlib import Path
+
+from rag import config
+from rag.answer import AnswerSelector
+from rag.errors import QuestionError, RagError
+from rag.index import LoadedIndex, ensure_index, load_index
+from rag.retrieve import MODES, Retriever
+from rag.types import Passage, Response
+
+MAX_QUESTION_CHARS = 500
+MAX_K = 50
+# Control and zero-width characters carry no meaning and break matching; tabs/newlines become spaces.
+_INVISIBLE_RE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+
+
+def clean_question(question: object) -> str:
+    """The question as it will be searched, or a QuestionError that says what is wrong with it."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = _INVISIBLE_RE.sub("", question)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QuestionError("the question is empty: type a question, e.g. 营口有多少个千亿级产业集群？")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}. "
+                            "Ask about one thing at a time.")
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        raise QuestionError("the question has no words or numbers in it")
+    return text
+
+
+class Assistant:
+    def __init__(self, index: LoadedIndex, embedder):
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, embedder)
+        self.selector = AnswerSelector(index, self.retriever.idf)
+
+    @classmethod
+    def open(cls, index_dir: Path | str | None = None, corpus: Path | str | None = None,
+             model: str | None = None, progress: bool = True) -> Assistant:
+        """Load the index (building it first when ``corpus`` is given and the index is missing or
+        stale) and the model it was built with."""
+        from rag.embed import load_model
+
+        index_dir = Path(index_dir or config.default_index_dir())
+        model = model or config.default_model()
+        ensure_index(index_dir, Path(corpus) if corpus else None, model, progress=progress)
+        index = load_index(index_dir)
+        if index.model != model:
+            raise RagError(f"the index was built with model {index.model!r}; pass --model {index.model} "
+                           f"or rebuild with `rag build --model {model}`")
+        return cls(index, load_model(model))
+
+    @property
+    def documents(self):
+        return self.index.corpus.documents
+
+    def ask(self, question: str, k: int = 5, question_id: str | None = None, mode: str = "hybrid",
+            doc_ids: list[str] | None = None) -> Response:
+        started = time.perf_counter()
+        text = clean_question(question)
+        if not 1 <= int(k) <= MAX_K:
+            raise QuestionError(f"k must be between 1 and {MAX_K}")
+        if mode not in MODES:
+            raise QuestionError(f"mode must be one of {', '.join(MODES)}")
+        retrieval = self.retriever.search(text, k=max(int(k), 5), mode=mode, doc_ids=doc_ids)
+        passages = [self._passage(rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
+        answer_started = time.perf_counter()
+        decision = self.selector.select(text, retrieval, passages)
+        done = time.perf_counter()
+        timings = {
+            "encode": round(retrieval.encode_ms, 2),
+            "search": round(retrieval.search_ms, 2),
+            "answer": round((done - answer_started) * 1000, 2),
+            "total": round((done - started) * 1000, 2),
+        }
+        return Response(question=text, abstained=decision.answer is None, answer=decision.answer,
+                        passages=passages, timings_ms=timings, id=question_id, message=decision.reason)
+
+    def _passage(self, rank: int, hit) -> Passage:
+        c = self.index.chunks[hit.row]
+        return Passage(rank=rank, chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title, author=c.author,
+                       section=list(c.section), paragraph=c.paragraph, text=c.text,
+                       score=round(hit.score, 4), start=c.start, end=c.end,
+                       dense_score=None if hit.dense is None else round(hit.dense, 4),
+                       bm25_score=None if hit.bm25 is None else round(hit.bm25, 4))
+
+
+def read_batch(path: Path) -> list[tuple[str | None, str]]:
+    """(id, question) pairs from a file of one question per line, or JSONL with 'question'/'id'."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except OSError as error:
+        raise QuestionError(f"cannot read the batch file {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise QuestionError(f"the batch file {path} is not UTF-8 text") from error
+    items: list[tuple[str | None, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                record = json.loads(line)
+                items.append((None if record.get("id") is None else str(record["id"]), record["question"]))
+            except (ValueError, KeyError, AttributeError) as error:
+                raise QuestionError(f"{path}:{number}: not a JSON object with a 'question' field") from error
+        else:
+            items.append((str(number), line.strip()))
+    return items

@@ -1,0 +1,334 @@
+"""Build, persist and load the search index: FAISS vectors + BM25 over jieba tokens + the tables.
+
+Layout of an index directory::
+
+    <index>/current -> build-<stamp>/      (a symlink, swapped atomically when a build finishes)
+    <index>/build-<stamp>/manifest.json   (fingerprint, model, settings, versions, file checksums)
+                         corpus.json      (documents, sections, chunks, sentences: no re-ingesting)
+                         chunks.faiss     (chunk vectors; exact inner product, HNSW when large)
+                         sentences.npy    (sentence vectors, float16, for the answer step)
+                         bm25/            (bm25s over jieba tokens of title + section + text)
+    <index>/.build.lock                   (one build at a time)
+
+A build writes a fresh ``build-*`` folder and only then repoints ``current``, so a build that is
+killed at any point leaves the previous index untouched and usable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from rag import __version__, config
+from rag.errors import IndexStateError
+from rag.textproc import keywords, to_simplified
+from rag.types import Chunk, Corpus
+
+FORMAT_VERSION = 1
+#: Everything that changes what the index contains; a different value makes an index stale.
+SETTINGS = {
+    "format": FORMAT_VERSION,
+    "bm25_tokens": "jieba-search/t2s/nfkc/stopwords-v1",
+    "bm25_fields": "title+section+text",
+    "dense_text": "title+section+text/t2s",
+    "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
+    "hnsw_m": 32,
+}
+HNSW_EF_SEARCH = 64
+CURRENT = "current"
+_SKIP_NAMES = {".build.lock", "README.md"}
+
+
+@dataclass
+class IndexStatus:
+    ok: bool
+    detail: str
+
+
+@dataclass
+class SentenceTable:
+    """Every sentence of every chunk, in corpus order, with its vector for the answer step."""
+
+    chunk: np.ndarray  # int32 chunk row of each sentence
+    start: np.ndarray  # int32 document offsets
+    end: np.ndarray
+    vectors: np.ndarray  # float32, L2-normalised
+
+
+@dataclass
+class LoadedIndex:
+    path: Path
+    manifest: dict
+    corpus: Corpus
+    chunks: list[Chunk]
+    chunk_vectors: faiss.Index
+    sentences: SentenceTable
+    bm25: bm25s.BM25
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]["spec"]
+
+
+# ---------------------------------------------------------------- texts each retriever sees
+
+
+def context_prefix(chunk: Chunk) -> str:
+    """Title and section path: lets both retrievers match a question that names the topic."""
+    return " ".join([chunk.title, *chunk.section]).strip()
+
+
+def dense_text(chunk: Chunk) -> str:
+    prefix = context_prefix(chunk)
+    return to_simplified(f"{prefix}\n{chunk.text}" if prefix else chunk.text)
+
+
+def bm25_tokens(chunk: Chunk) -> list[str]:
+    return keywords(f"{context_prefix(chunk)} {chunk.text}")
+
+
+# ---------------------------------------------------------------- fingerprints and status
+
+
+def corpus_fingerprint(corpus_path: Path) -> str:
+    """Hash of every visible file's relative path and bytes: any edit, addition or removal shows."""
+    corpus_path = Path(corpus_path)
+    if not corpus_path.exists():
+        raise IndexStateError(f"corpus path does not exist: {corpus_path}")
+    files = [corpus_path] if corpus_path.is_file() else sorted(
+        p for p in corpus_path.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_path).parts)
+    )
+    digest = hashlib.sha256()
+    for path in files:
+        rel = path.name if path == corpus_path else path.relative_to(corpus_path).as_posix()
+        digest.update(rel.encode() + b"\0")
+        with contextlib.suppress(OSError):  # unreadable files are reported by ingestion
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    path = Path(index_dir) / CURRENT / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def index_status(index_dir: Path, corpus: Path | None = None, model: str | None = None) -> IndexStatus:
+    """Whether the index exists and matches this corpus, model and settings (checksums not read)."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return IndexStatus(False, f"no index at {index_dir}")
+    if manifest.get("settings") != SETTINGS:
+        return IndexStatus(False, "built with other settings or by another version")
+    wanted_model = model or config.default_model()
+    if manifest["model"]["spec"] != wanted_model:
+        return IndexStatus(False, f"built with model {manifest['model']['spec']!r}, not {wanted_model!r}")
+    if corpus is not None and manifest["corpus"]["fingerprint"] != corpus_fingerprint(corpus):
+        return IndexStatus(False, f"the corpus at {corpus} changed since the index was built")
+    return IndexStatus(True, f"{manifest['counts']['chunks']} chunks, model {manifest['model']['spec']}")
+
+
+# ---------------------------------------------------------------- build
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path):
+    """One build per index directory at a time; a second one waits instead of interleaving."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another build of {index_dir} to finish…", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def build_index(corpus_path: Path | str, index_dir: Path | str, model: str | None = None,
+                progress: bool = True) -> dict:
+    """Ingest ``corpus_path``, embed and index it, and publish it atomically under ``index_dir``."""
+    from rag.embed import load_model
+    from rag.ingest import load_corpus
+
+    corpus_path, index_dir = Path(corpus_path), Path(index_dir)
+    model = model or config.default_model()
+    started = time.perf_counter()
+    with build_lock(index_dir):
+        fingerprint = corpus_fingerprint(corpus_path)
+        corpus = load_corpus(corpus_path)
+        embedder = load_model(model)
+        staging = index_dir / f".staging-{os.getpid()}-{time.time_ns()}"
+        staging.mkdir()
+        try:
+            counts = _write_index_files(staging, corpus, embedder, progress)
+            manifest = {
+                "format": FORMAT_VERSION,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "corpus": {"path": str(corpus_path), "fingerprint": fingerprint,
+                           "problems": [p.message for p in corpus.problems]},
+                "model": {"spec": model, "name": embedder.name, "dim": embedder.dim},
+                "settings": SETTINGS,
+                "versions": _versions(),
+                "counts": counts,
+                "build_seconds": round(time.perf_counter() - started, 2),
+                "files": _checksums(staging),
+            }
+            _write_json(staging / "manifest.json", manifest)
+            _publish(staging, index_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return manifest
+
+
+def _write_index_files(folder: Path, corpus: Corpus, embedder, progress: bool) -> dict:
+    chunks = corpus.chunks()
+    _write_json(folder / "corpus.json", corpus.to_dict())
+
+    vectors = embedder.encode_documents([dense_text(c) for c in chunks], progress=progress)
+    faiss.write_index(_vector_index(vectors), str(folder / "chunks.faiss"))
+
+    doc_text = {d.doc_id: d.text for d in corpus.documents}
+    sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
+    texts = [to_simplified(doc_text[chunks[row].doc_id][start:end]) for row, start, end in sentence_rows]
+    sentence_vectors = embedder.encode_documents(texts, progress=progress)
+    table = np.array(sentence_rows, dtype=np.int32).reshape(-1, 3)
+    np.save(folder / "sentence_rows.npy", table)
+    np.save(folder / "sentences.npy", sentence_vectors.astype(np.float16))
+
+    retriever = bm25s.BM25()
+    retriever.index([bm25_tokens(c) or [""] for c in chunks], show_progress=progress)
+    retriever.save(str(folder / "bm25"), show_progress=False)
+    return {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows)}
+
+
+def _vector_index(vectors: np.ndarray) -> faiss.Index:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if len(vectors) > SETTINGS["hnsw_above"]:
+        index = faiss.IndexHNSWFlat(vectors.shape[1], SETTINGS["hnsw_m"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    else:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index
+
+
+def _publish(staging: Path, index_dir: Path) -> None:
+    """Move the finished build into place and repoint ``current`` in one atomic rename."""
+    final = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    staging.rename(final)
+    link = index_dir / f".current-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    link.symlink_to(final.name)
+    os.replace(link, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    for old in index_dir.iterdir():  # earlier builds and staging left by killed builds
+        if old.name != final.name and (old.name.startswith("build-") or old.name.startswith(".staging-")):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _checksums(folder: Path) -> dict[str, dict]:
+    return {
+        p.relative_to(folder).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    packages = ["faiss-cpu", "bm25s", "jieba", "sentence-transformers", "transformers", "torch"]
+    return {"rag": __version__, **{name: version(name) for name in packages}}
+
+
+# ---------------------------------------------------------------- load
+
+
+def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
+    """Open the current build; a missing, unfinished or tampered index raises IndexStateError."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexStateError(f"no index at {index_dir}: run `rag build` (or `rag build --index {index_dir}`)")
+    folder = (index_dir / CURRENT).resolve()
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexStateError(f"the index at {index_dir} was built by another version: run `rag build`")
+    if verify:
+        _verify(folder, manifest)
+    try:
+        corpus = Corpus.from_dict(json.loads((folder / "corpus.json").read_text(encoding="utf-8")))
+        chunk_vectors = faiss.read_index(str(folder / "chunks.faiss"))
+        if isinstance(chunk_vectors, faiss.IndexHNSW):
+            chunk_vectors.hnsw.efSearch = HNSW_EF_SEARCH
+        rows = np.load(folder / "sentence_rows.npy")
+        sentences = SentenceTable(chunk=rows[:, 0], start=rows[:, 1], end=rows[:, 2],
+                                  vectors=np.load(folder / "sentences.npy").astype(np.float32))
+        bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+    except Exception as error:  # any unreadable piece means the same thing to the user
+        raise IndexStateError(f"the index at {index_dir} is corrupt ({error}): run `rag build` again") from error
+    chunks = corpus.chunks()
+    if chunk_vectors.ntotal != len(chunks) or len(sentences.chunk) != len(sentences.vectors):
+        raise IndexStateError(f"the index at {index_dir} is inconsistent: run `rag build` again")
+    return LoadedIndex(folder, manifest, corpus, chunks, chunk_vectors, sentences, bm25)
+
+
+def _verify(folder: Path, manifest: dict) -> None:
+    expected = manifest.get("files", {})
+    actual = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
+    if missing := sorted(set(expected) - actual):
+        raise IndexStateError(f"the index at {folder.parent} is incomplete (missing {', '.join(missing)}): "
+                              "run `rag build` again")
+    for name, meta in expected.items():
+        path = folder / name
+        if path.stat().st_size != meta["bytes"] or _sha256(path) != meta["sha256"]:
+            raise IndexStateError(f"the index file {name} in {folder.parent} does not match its checksum "
+                                  "(truncated or modified): run `rag build` again")
+
+
+def ensure_index(index_dir: Path, corpus: Path | None, model: str | None, progress: bool = True) -> None:
+    """Build the index when it is missing or stale for ``corpus`` (used by `ask --corpus` and `serve`)."""
+    status = index_status(index_dir, corpus=corpus, model=model)
+    if status.ok:
+        return
+    if corpus is None:
+        if read_manifest(index_dir) is None:
+            raise IndexStateError(f"{status.detail}: run `rag build` first")
+        raise IndexStateError(f"the index is stale ({status.detail}): run `rag build`")
+    print(f"building the index ({status.detail})…", file=sys.stderr)
+    build_index(corpus, index_dir, model=model, progress=progress)

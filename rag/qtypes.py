@@ -1,0 +1,64 @@
+"""What kind of answer a question asks for, and where such answers stand in a sentence.
+
+A question with 多少 wants a number, 哪一年 a time, 哪家 an organisation, 哪些 a list. Knowing
+that lets the answer step prefer the sentence that actually holds a number (not just the one that
+repeats the question's words), and mark the key span inside it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Order matters: the first pattern that matches decides (哪一年 is a time, not a generic 哪).
+_QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
+                        r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
+    ("number", re.compile(r"多少|几[个户家名项座条种所位次倍岁亿万千百十]?|多大|多高|多长|多重|多远|多深|多宽|"
+                          r"百分之|比例|\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
+                          r"\bnumber of\b", re.I)),
+    ("person", re.compile(r"谁|哪位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b", re.I)),
+    ("org", re.compile(r"哪[家个所些]*(公司|企业|机构|单位|大学|学校|集团|部门|组织)|什么(公司|企业|机构|单位|组织)|"
+                       r"which (company|companies|firm|enterprise|organi[sz]ation|institution)|"
+                       r"what (company|firm|enterprise|organi[sz]ation)", re.I)),
+    ("location", re.compile(r"哪里|哪儿|在哪|什么地方|哪个(城市|省|国家|地区)|哪座|\bwhere\b|which (city|province|country|region)",
+                            re.I)),
+    ("list", re.compile(r"哪些|哪几|有什么|包括什么|包含什么|\bwhat are\b|\bwhich\b.*\b(are|were)\b|\blist\b", re.I)),
+]
+
+_CN_NUM = "零〇一二两三四五六七八九十百千万亿"
+_UNITS = (r"(?:%|％|‰|个百分点|万亿|亿元|万元|千元|元|亿|万|千|百|户|家|个|名|位|项|座|条|种|所|人次|人|次|倍|吨|"
+          r"千瓦|兆瓦|瓦|米|公里|千米|平方米|平方公里|亩|公顷|年|岁|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|篇|本)")
+NUMBER_RE = re.compile(rf"(?:约|近|超过|逾|共计|共)?(?:\d+(?:[.,]\d+)*|[{_CN_NUM}]+)(?:\s*{_UNITS})+|\d+(?:\.\d+)?\s*[%％]"
+                       rf"|\d+(?:[.,]\d+)+|\d{{2,}}")
+TIME_RE = re.compile(r"(?:公元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*[日号])?(?:\s*[至到-]\s*\d{1,2}\s*[日号])?"
+                     r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*世纪(?:\d{1,2}\s*年代)?|[春夏秋冬]季|春节前夕|"
+                     r"(?:上|下|中)?半年|\d{1,2}\s*月(?:份)?|[一二三四五六七八九十〇零]{2,4}年")
+ORG_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()]{2,24}?(?:股份有限公司|有限责任公司|有限公司|公司|集团|大学|学院|研究院|研究所|"
+                    r"委员会|党校|政府|银行|协会|中心|医院|分公司|部|局|厅|署)")
+LIST_RE = re.compile(r"[^，。；：、\s]{1,16}(?:、[^，。；：、\s]{1,16})+(?:等)?")
+PERSON_HINT_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?=(?:总书记|主席|教授|先生|女士|院士|同志|表示|指出|强调|认为|说))")
+LOCATION_RE = re.compile(r"[\u4e00-\u9fff]{2,8}(?:省|市|县|区|镇|乡|村|港|岛|湾|河|山|湖|海|园区|基地|地区)")
+
+_ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
+    "number": [NUMBER_RE],
+    "time": [TIME_RE],
+    "org": [ORG_RE],
+    "list": [LIST_RE],
+    "person": [PERSON_HINT_RE],
+    "location": [LOCATION_RE],
+}
+
+
+def question_type(question: str) -> str | None:
+    for name, pattern in _QUESTION_PATTERNS:
+        if pattern.search(question):
+            return name
+    return None
+
+
+def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
+    """Spans in ``sentence`` of the kind of thing ``qtype`` asks for (empty when unknown)."""
+    if qtype is None:
+        return []
+    spans = [(m.start(), m.end()) for pattern in _ENTITY_RES[qtype] for m in pattern.finditer(sentence)]
+    return sorted(set(spans))

@@ -1,0 +1,42 @@
+"""Plain-text rendering of a Response for the terminal (the web UI renders its own HTML)."""
+
+from __future__ import annotations
+
+from rag.types import Citation, Passage, Response
+
+
+def citation_line(title: str, author: str, section: list[str], paragraph: int) -> str:
+    """《title》 · author · section › sub-section · paragraph N: the same line the web UI shows."""
+    parts = [f"《{title}》" if title else "(untitled)"]
+    if author:
+        parts.append(author)
+    if section:
+        parts.append(" › ".join(section))
+    parts.append(f"paragraph {paragraph}")
+    return " · ".join(parts)
+
+
+def cite(c: Citation | Passage) -> str:
+    return citation_line(c.title, c.author, c.section, c.paragraph)
+
+
+def format_response(response: Response, width: int = 100) -> str:
+    lines: list[str] = []
+    if response.id is not None:
+        lines.append(f"[{response.id}] {response.question}")
+    if response.answer is not None:
+        answer = response.answer
+        text = answer.text
+        if answer.span is not None:
+            a, b = answer.span
+            text = f"{text[:a]}【{text[a:b]}】{text[b:]}"
+        lines += [f"“{text}”", f"  — {cite(answer.citation)}  (confidence {answer.score:.2f})"]
+    else:
+        lines.append(f"Not found: {response.message or 'the documents do not answer this question'}.")
+        if response.passages:
+            lines.append("The closest passages (weak matches):")
+    lines.append("")
+    for p in response.passages:
+        snippet = p.text if len(p.text) <= width else p.text[: width - 1] + "…"
+        lines += [f"{p.rank}. [{p.score:.3f}] {cite(p)}", f"   {snippet}"]
+    return "\n".join(lines)

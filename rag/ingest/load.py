@@ -1,0 +1,168 @@
+"""Files and folders → a Corpus: one bad file is reported and skipped, never fatal to the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+from rag.errors import CorpusError
+from rag.ingest.chunk import chunk_document
+from rag.ingest.read import read_text
+from rag.ingest.structure import parse_text
+from rag.types import Corpus, Document, LoadProblem, SectionNode
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
+
+
+def load_corpus(path: str | Path) -> Corpus:
+    """Every document under ``path`` (a file or a folder, recursively, in sorted order)."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"corpus not found: {path} (give a file or folder of .txt, .md or .jsonl files)")
+    root = path.resolve().parent if path.is_dir() else path.resolve().parent.parent
+    files = corpus_files(path)
+    bases = _doc_id_bases(files, root)
+    corpus = Corpus(documents=[])
+    seen_content: dict[str, str] = {}
+    seen_ids: set[str] = set()
+    for file in files:
+        documents, problems, digest = _load(file, root, bases[file])
+        corpus.problems.extend(problems)
+        if documents and _is_duplicate(documents[0].source, digest, seen_content, corpus.problems):
+            continue
+        for document in documents:
+            if document.doc_id in seen_ids:
+                corpus.problems.append(LoadProblem(document.source, f"duplicate document id {document.doc_id!r}; "
+                                                   "only the first is loaded"))
+                continue
+            seen_ids.add(document.doc_id)
+            corpus.documents.append(document)
+    if not corpus.documents:
+        raise CorpusError(_nothing_usable(path, corpus.problems))
+    return corpus
+
+
+def corpus_files(path: Path) -> list[Path]:
+    """The file itself, or the folder's non-hidden files in sorted (relative path) order."""
+    if path.is_file():
+        return [path]
+    files = [p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))]
+    return sorted(files, key=lambda p: p.relative_to(path).as_posix())
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _doc_id_bases(files: list[Path], root: Path) -> dict[Path, str]:
+    """The file stem, or the relative path without suffix when two files share a stem."""
+    stems = Counter(file.stem for file in files)
+    return {file: file.stem if stems[file.stem] == 1 else _source(file, root).rsplit(".", 1)[0]
+            for file in files}
+
+
+def _source(path: Path, root: Path) -> str:
+    resolved = path.resolve()
+    return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else path.name
+
+
+def load_file(path: str | Path, root: str | Path, doc_id_base: str | None = None,
+              ) -> tuple[list[Document], list[LoadProblem]]:
+    """The documents of one file (source relative to ``root``) and the problems met reading it."""
+    documents, problems, _ = _load(Path(path), Path(root).resolve(), doc_id_base or Path(path).stem)
+    return documents, problems
+
+
+def _load(path: Path, root: Path, doc_id_base: str) -> tuple[list[Document], list[LoadProblem], str]:
+    """``load_file`` plus a digest of the decoded text, which finds copies saved in other encodings."""
+    source = _source(path, root)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return [], [LoadProblem(source, f"skipped: {path.suffix or 'files without a suffix'} is not a "
+                                        "supported type (.txt, .md, .jsonl)")], ""
+    try:
+        text = read_text(path)
+    except CorpusError as error:
+        return [], [LoadProblem(source, str(error).removeprefix(f"{path}: "))], ""
+    if path.suffix.lower() == ".jsonl":
+        documents, problems = parse_jsonl(text, source)
+    else:
+        documents, problems = parse_text(text, source, doc_id_base), []
+    usable = [doc for doc in documents if doc.chunks]
+    if not usable and not problems:
+        problems.append(LoadProblem(source, "no text paragraphs found (only headings or blank lines)"))
+    return usable, problems, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_jsonl(text: str, source: str) -> tuple[list[Document], list[LoadProblem]]:
+    """One document per line of ``{"id", "title", "text"}`` (the benchmark format)."""
+    documents, problems = [], []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(jsonl_document(line, source))
+        except ValueError as error:
+            problems.append(LoadProblem(source, f"line {number}: {error}"))
+    return documents, problems
+
+
+def jsonl_document(line: str, source: str) -> Document:
+    """A Document from one JSON line; its paragraphs are the non-blank lines of ``text``."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error.msg})") from error
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError('expected an object with a "text" string (and "id", "title")')
+    if not isinstance(record.get("id"), str | int) or not str(record["id"]).strip():
+        raise ValueError('missing "id"')
+    paragraphs = [p.strip() for p in record["text"].split("\n") if p.strip()]
+    if not paragraphs:
+        raise ValueError('"text" is empty')
+    document = Document(doc_id=str(record["id"]), source=source, title=str(record.get("title") or ""),
+                        author="", affiliation="", text="\n".join(paragraphs))
+    starts = [sum(len(p) + 1 for p in paragraphs[:i]) for i in range(len(paragraphs))]
+    document.chunks = chunk_document(document, [(s, s + len(p)) for s, p in zip(starts, paragraphs, strict=True)])
+    return document
+
+
+def _is_duplicate(source: str, digest: str, seen: dict[str, str], problems: list[LoadProblem]) -> bool:
+    """Files with the same text (in any encoding) are loaded once; the copy is reported."""
+    if digest in seen:
+        problems.append(LoadProblem(source, f"same content as {seen[digest]}; loaded once"))
+        return True
+    seen[digest] = source
+    return False
+
+
+def _nothing_usable(path: Path, problems: list[LoadProblem]) -> str:
+    details = "; ".join(f"{p.source}: {p.message}" for p in problems[:5])
+    return f"no usable documents in {path}" + (f" ({details})" if details else
+                                                " (no .txt, .md or .jsonl files found)")
+
+
+def corpus_to_dict(corpus: Corpus) -> dict:
+    """The JSON shape of ``rag inspect --json``: documents with sections and chunks, then problems."""
+    return {"documents": [_document_dict(d) for d in corpus.documents],
+            "problems": [asdict(p) for p in corpus.problems]}
+
+
+def _document_dict(document: Document) -> dict:
+    return {"doc_id": document.doc_id, "source": document.source, "title": document.title,
+            "author": document.author, "affiliation": document.affiliation, "text": document.text,
+            "sections": [_section_dict(s) for s in document.sections],
+            "chunks": [_chunk_dict(c) for c in document.chunks]}
+
+
+def _section_dict(node: SectionNode) -> dict:
+    return {"heading": node.heading, "level": node.level, "start": node.start, "end": node.end,
+            "children": [_section_dict(c) for c in node.children]}
+
+
+def _chunk_dict(chunk) -> dict:
+    data = asdict(chunk)
+    data["sentences"] = [[s.start, s.end] for s in chunk.sentences]
+    return data

@@ -31,7 +31,10 @@ SENTENCE_FEATURES = (
     "cos", "cos_gap", "kw", "kw_prev", "kw_next", "type", "type_missing", "passage", "passage_rank",
     "first_in_chunk", "log_len", "dangling",
 )
-ABSTAIN_FEATURES = ("top_cos", "best_kw", "passage_kw", "coverage", "agree", "type_found", "margin", "cjk")
+ABSTAIN_FEATURES = ("top_cos", "dense_z", "best_kw", "passage_kw", "coverage", "agree", "type_found", "margin")
+#: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
+#: by construction, so its abstention model sees only the language-neutral dense evidence.
+CROSS_SCRIPT_FEATURES = ("dense_z", "margin")
 # A sentence that leans on the one before it (这/其/该…) does not stand alone: quote both.
 _DANGLING_RE = re.compile(r"^(这|其|该|此|它|他们|她们|同时|此外|因此|所以|但|而|并|也|然而|其中|对此|为此|上述)")
 _MIN_STANDALONE = 12
@@ -66,6 +69,7 @@ class AnswerSelector:
         chunk_of = index.sentences.chunk
         self.first_sentence = np.searchsorted(chunk_of, np.arange(len(index.chunks)), side="left")
         self.last_sentence = np.searchsorted(chunk_of, np.arange(len(index.chunks)), side="right")
+        self.corpus_cjk = cjk_ratio("".join(c.text[:200] for c in index.chunks[:500]))
 
     def _slice(self, i: int) -> str:
         s = self.index.sentences
@@ -84,6 +88,7 @@ class AnswerSelector:
         return found / sum(weights)
 
     def candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
+        """Every sentence of the best few passages, with its feature vector (SENTENCE_FEATURES)."""
         hits = retrieval.hits[:PASSAGES_FOR_ANSWER]
         if not hits:
             return []
@@ -142,16 +147,21 @@ class AnswerSelector:
         best = int(np.argmax(scores))
         probabilities = np.exp(scores - scores.max())
         probabilities /= probabilities.sum()
-        evidence = self._abstain_features(question, retrieval, candidates[best], probabilities)
-        confidence = _sigmoid(_linear(weights["abstain"], evidence))
-        threshold = weights["abstain_threshold"]
-        if confidence < threshold:
+        evidence = self.abstain_features(retrieval, candidates[best], probabilities)
+        model = "abstain_cross" if self.cross_script(question) else "abstain"
+        if model == "abstain_cross":
+            evidence = evidence[[ABSTAIN_FEATURES.index(f) for f in CROSS_SCRIPT_FEATURES]]
+        confidence = _sigmoid(_linear(weights[model], evidence))
+        if confidence < weights[model]["threshold"]:
             return Decision(None, confidence, "the documents do not appear to answer this question")
         answer = self._answer(question, candidates[best], confidence)
         return Decision(answer, confidence, None)
 
-    def _abstain_features(self, question: str, retrieval: Retrieval, best: Candidate,
-                          probabilities: np.ndarray) -> np.ndarray:
+    def cross_script(self, question: str) -> bool:
+        """True when the question is written in another script than the corpus (English over Chinese)."""
+        return abs(cjk_ratio(question) - self.corpus_cjk) > 0.5
+
+    def abstain_features(self, retrieval: Retrieval, best: Candidate, probabilities: np.ndarray) -> np.ndarray:
         hits = retrieval.hits
         top = self.index.chunks[hits[0].row]
         passage_folded = fold(" ".join([top.title, *top.section, top.text]))
@@ -160,13 +170,13 @@ class AnswerSelector:
         sorted_p = np.sort(probabilities)[::-1]
         return np.array([
             max((h.dense or 0.0) for h in hits),
+            retrieval.dense_z,
             best.features[SENTENCE_FEATURES.index("kw")],
             self.keyword_share(retrieval.keywords, passage_folded),
             retrieval.coverage,
             float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
             best.features[SENTENCE_FEATURES.index("type")],
             float(sorted_p[0] - (sorted_p[1] if len(sorted_p) > 1 else 0.0)),
-            cjk_ratio(question),
         ], dtype=np.float32)
 
     def _answer(self, question: str, candidate: Candidate, confidence: float) -> Answer:
@@ -197,7 +207,7 @@ def key_span(question: str, text: str) -> tuple[int, int] | None:
 
 def _linear(model: dict, features: np.ndarray) -> float:
     mean = np.array(model["mean"], dtype=np.float32)
-    scale = np.array(model["scale"], dtype=np.float32)
+    scale = np.array(model["scale"], dtype=np.float32)  # never 0: the trainer floors it
     return float(np.dot((features - mean) / scale, np.array(model["weights"], dtype=np.float32))
                  + model["bias"])
 

@@ -17,7 +17,8 @@ import unicodedata
 from pathlib import Path
 
 from rag import config
-from rag.answer import AnswerSelector
+from rag.about import answer_about
+from rag.answer import AnswerSelector, Decision
 from rag.errors import QuestionError, RagError
 from rag.index import LoadedIndex, ensure_index, load_index
 from rag.retrieve import MODES, Retriever
@@ -83,7 +84,7 @@ class Assistant:
         retrieval = self.retriever.search(text, k=max(int(k), 5), mode=mode, doc_ids=doc_ids)
         passages = [self._passage(rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
         answer_started = time.perf_counter()
-        decision = self.selector.select(text, retrieval, passages)
+        decision = self._about(text, retrieval) or self.selector.select(text, retrieval, passages)
         done = time.perf_counter()
         timings = {
             "encode": round(retrieval.encode_ms, 2),
@@ -93,6 +94,12 @@ class Assistant:
         }
         return Response(question=text, abstained=decision.answer is None, answer=decision.answer,
                         passages=passages, timings_ms=timings, id=question_id, message=decision.reason)
+
+    def _about(self, question: str, retrieval) -> Decision | None:
+        """Questions about the documents themselves (author, title, section N) from the structure."""
+        top = self.index.corpus.document(self.index.chunks[retrieval.hits[0].row].doc_id) if retrieval.hits else None
+        answer = answer_about(question, self.documents, fallback=top)
+        return Decision(answer, 1.0, None) if answer else None
 
     def _passage(self, rank: int, hit) -> Passage:
         c = self.index.chunks[hit.row]

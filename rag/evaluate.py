@@ -126,10 +126,10 @@ def answer_metrics(assistant, records: list[dict], mode: str) -> dict:
         answer = response.answer
         text = answer.text
         span = text[answer.span[0]:answer.span[1]] if answer.span else text
-        found = any(_norm(g) and _norm(g) in _norm(text) for g in golds)
+        found = any(normalize_answer(g) and normalize_answer(g) in normalize_answer(text) for g in golds)
         hit += found
         _count(by_kind, record.get("kind", "answerable"), found)
-        em += any(_norm(span) == _norm(g) for g in golds)
+        em += any(normalize_answer(span) == normalize_answer(g) for g in golds)
         f1 += max(char_f1(span, g) for g in golds)
         gold = gold_doc(record)
         doc_hit += gold is None or answer.citation.doc_id == gold
@@ -152,7 +152,7 @@ def answer_metrics(assistant, records: list[dict], mode: str) -> dict:
 
 def char_f1(prediction: str, gold: str) -> float:
     """CMRC 2018's character F1: longest common substring over punctuation-free characters."""
-    p, g = _norm(prediction), _norm(gold)
+    p, g = normalize_answer(prediction), normalize_answer(gold)
     if not p or not g:
         return 0.0
     common = _longest_common_substring(p, g)
@@ -178,7 +178,7 @@ def _longest_common_substring(a: str, b: str) -> int:
 _PUNCT_RE = re.compile(r"\s+")
 
 
-def _norm(text: str) -> str:
+def normalize_answer(text: str) -> str:
     """Lower-cased, without whitespace or punctuation (the CMRC evaluation convention)."""
     text = _PUNCT_RE.sub("", unicodedata.normalize("NFKC", text).lower())
     return "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))

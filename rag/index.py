@@ -37,6 +37,16 @@ from rag.textproc import keywords, to_simplified
 from rag.types import Chunk, Corpus
 
 FORMAT_VERSION = 1
+
+
+def _pipeline_fingerprint() -> str:
+    """Hash of the code that reads, cuts and tokenizes text: changing it makes old indexes stale.
+    (A change to this module's file layout bumps FORMAT_VERSION instead.)"""
+    here = Path(__file__).parent
+    sources = sorted([*here.glob("ingest/*.py"), here / "textproc.py"])
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+
+
 #: Everything that changes what the index contains; a different value makes an index stale.
 SETTINGS = {
     "format": FORMAT_VERSION,
@@ -45,6 +55,7 @@ SETTINGS = {
     "dense_text": "title+section+text/t2s",
     "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
     "hnsw_m": 32,
+    "pipeline": _pipeline_fingerprint(),
 }
 HNSW_EF_SEARCH = 64
 CURRENT = "current"

@@ -43,6 +43,7 @@ class Retrieval:
     query_vector: np.ndarray | None
     keywords: list[str]
     coverage: float  # IDF-weighted share of the question's keywords found in the corpus
+    dense_z: float  # how far the best dense match stands above the other candidates (std units)
     encode_ms: float
     search_ms: float
 
@@ -82,7 +83,7 @@ class Retriever:
         order = sorted(scores, key=lambda row: (-scores[row], row))[:k]
         hits = [Hit(row, float(scores[row]), dense.get(row), lexical.get(row)) for row in order]
         searched = time.perf_counter()
-        return Retrieval(hits, query_vector, terms, coverage,
+        return Retrieval(hits, query_vector, terms, coverage, _standout(dense),
                          (encoded - started) * 1000, (searched - encoded) * 1000)
 
     def _allowed_rows(self, doc_ids: list[str] | None) -> np.ndarray | None:
@@ -141,6 +142,16 @@ def fuse(dense: dict[int, float], lexical: dict[int, float], coverage: float,
     dense_n, lexical_n = _min_max(dense), _min_max(lexical)
     return {row: (1 - weight) * dense_n.get(row, 0.0) + weight * lexical_n.get(row, 0.0)
             for row in dense.keys() | lexical.keys()}
+
+
+def _standout(scores: dict[int, float]) -> float:
+    """z-score of the top score among the candidates: a question the corpus answers usually has one
+    passage that stands out; an off-topic one gets a flat list. Unlike the raw cosine, this does not
+    shift with the question's language."""
+    if len(scores) < 3:
+        return 0.0
+    values = np.array(list(scores.values()), dtype=np.float64)
+    return float((values.max() - values.mean()) / (values.std() + 1e-6))
 
 
 def _min_max(scores: dict[int, float]) -> dict[int, float]:

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, PROJECT_ROOT, SEED_FILE, SEEDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import DATA, PROJECT_ROOT, SEED_FILE, SEEDS
 from rag.errors import CorpusError
 from rag.ingest import (
     MAX_CHUNK_CHARS,

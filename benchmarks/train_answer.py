@@ -1,0 +1,151 @@
+"""Learn the answer step's weights on the CMRC 2018 *trial* set and write rag/answer_weights.json.
+
+Never trained on CMRC dev or on the seed questions: those stay clean tests.
+
+- Sentence scorer: a linear model over SENTENCE_FEATURES trained listwise (softmax over the
+  candidate sentences of each question; the targets are the sentences that contain a gold answer).
+- Abstention: logistic regression over ABSTAIN_FEATURES. Positives are trial questions asked
+  against the trial corpus; negatives are the same questions asked (a) against the seed essays and
+  (b) against the trial corpus with the gold passage removed (hard, same-domain negatives). The
+  threshold keeps `--keep` of the positives. A second model over CROSS_SCRIPT_FEATURES only serves
+  questions in another script than the corpus (English over Chinese), where keywords cannot match.
+
+    .venv/bin/python benchmarks/train_answer.py            # ~3 min on 2 cores (builds two indexes once)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.answer import ABSTAIN_FEATURES, CROSS_SCRIPT_FEATURES, SENTENCE_FEATURES, WEIGHTS_FILE  # noqa: E402
+from rag.assistant import Assistant  # noqa: E402
+from rag.evaluate import eval_index_dir, normalize_answer, read_questions  # noqa: E402
+
+TRIAL = ROOT.parent / "shared" / "bench" / "cmrc2018-trial"
+SEEDS = ROOT / "seeds"
+
+
+def standardizer(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = rows.mean(axis=0)
+    scale = np.maximum(rows.std(axis=0), 1e-3)  # a constant feature must not divide by zero
+    return mean, scale
+
+
+def train_listwise(groups: list[tuple[np.ndarray, np.ndarray]], epochs: int = 400, lr: float = 0.5,
+                   l2: float = 1e-3) -> np.ndarray:
+    """Softmax-over-candidates linear ranker, full-batch gradient descent."""
+    w = np.zeros(groups[0][0].shape[1])
+    for _ in range(epochs):
+        grad = np.zeros_like(w)
+        for x, y in groups:
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            grad += x.T @ (p - y / y.sum())
+        w -= lr * (grad / len(groups) + l2 * w)
+    return w
+
+
+def train_logistic(x: np.ndarray, y: np.ndarray, epochs: int = 2000, lr: float = 0.5,
+                   l2: float = 1e-3) -> tuple[np.ndarray, float]:
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(epochs):
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        w -= lr * (x.T @ (p - y) / len(y) + l2 * w)
+        b -= lr * float(np.mean(p - y))
+    return w, b
+
+
+def sentence_groups(assistant: Assistant, records: list[dict]) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    groups = []
+    for record in records:
+        retrieval = assistant.retriever.search(record["question"], k=10)
+        candidates = assistant.selector.candidates(record["question"], retrieval)
+        golds = [normalize_answer(a) for a in record["answers"] if normalize_answer(a)]
+        labels = np.array([any(g in normalize_answer(assistant.selector.sentence_text[c.sentence]) for g in golds)
+                           for c in candidates], dtype=float)
+        if len(candidates):
+            groups.append((np.stack([c.features for c in candidates]), labels,
+                           {"retrieval": retrieval, "candidates": candidates}))
+    return groups
+
+
+def evidence(assistant: Assistant, question: str, model: dict, doc_ids: list[str] | None = None) -> np.ndarray:
+    retrieval = assistant.retriever.search(question, k=10, doc_ids=doc_ids)
+    candidates = assistant.selector.candidates(question, retrieval)
+    x = (np.stack([c.features for c in candidates]) - model["mean"]) / model["scale"]
+    scores = x @ model["weights"]
+    p = np.exp(scores - scores.max())
+    p /= p.sum()
+    return assistant.selector.abstain_features(retrieval, candidates[int(np.argmax(scores))], p)
+
+
+def fit_abstention(x: np.ndarray, y: np.ndarray, keep: float) -> dict:
+    mean, scale = standardizer(x)
+    w, b = train_logistic((x - mean) / scale, y)
+    confidence = 1 / (1 + np.exp(-(((x - mean) / scale) @ w + b)))
+    threshold = float(np.quantile(confidence[y == 1], 1 - keep))
+    rejected = float(np.mean(confidence[y == 0] < threshold))
+    print(f"  threshold {threshold:.3f}: keeps {keep:.0%} of answerable, abstains on {rejected:.1%} of unanswerable")
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "weights": w.tolist(), "bias": b,
+            "threshold": threshold}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", type=float, default=0.97, help="share of answerable questions to keep")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+
+    corpus = TRIAL / "corpus.jsonl"
+    trial = Assistant.open(eval_index_dir(corpus), corpus=corpus)
+    essays = Assistant.open(eval_index_dir(SEEDS), corpus=SEEDS)
+    records = read_questions(TRIAL / "questions.jsonl", args.limit)
+
+    print(f"sentence scorer: {len(records)} trial questions")
+    groups = [g for g in sentence_groups(trial, records) if g[1].any()]
+    mean, scale = standardizer(np.concatenate([x for x, _, _ in groups]))
+    w = train_listwise([((x - mean) / scale, y) for x, y, _ in groups])
+    top1 = np.mean([y[int(np.argmax(((x - mean) / scale) @ w))] for x, y, _ in groups])
+    print(f"  {len(groups)} questions with an answer sentence among the candidates; train top-1 {top1:.3f}")
+    sentence = {"mean": mean.tolist(), "scale": scale.tolist(), "weights": w.tolist(), "bias": 0.0}
+    for name, weight in zip(SENTENCE_FEATURES, w, strict=True):
+        print(f"    {name:>14} {weight:+.3f}")
+
+    print("abstention: positives = trial on trial; negatives = trial on the essays and on trial minus gold")
+    all_docs = [d.doc_id for d in trial.documents]
+    rows, labels = [], []
+    for record in records:
+        gold = record.get("gold_passage") or record.get("doc_id")
+        rows.append(evidence(trial, record["question"], sentence))
+        labels.append(1)
+        rows.append(evidence(essays, record["question"], sentence))
+        labels.append(0)
+        rows.append(evidence(trial, record["question"], sentence, [d for d in all_docs if d != gold]))
+        labels.append(0)
+    x, y = np.stack(rows), np.array(labels, dtype=float)
+    abstain = fit_abstention(x, y, args.keep)
+    cross_columns = [ABSTAIN_FEATURES.index(f) for f in CROSS_SCRIPT_FEATURES]
+    print("cross-script abstention (dense evidence only):")
+    abstain_cross = fit_abstention(x[:, cross_columns], y, args.keep)
+
+    weights = {
+        "note": "learned by benchmarks/train_answer.py on CMRC 2018 trial; do not edit by hand",
+        "features": {"sentence": list(SENTENCE_FEATURES), "abstain": list(ABSTAIN_FEATURES),
+                     "abstain_cross": list(CROSS_SCRIPT_FEATURES)},
+        "sentence": sentence, "abstain": abstain, "abstain_cross": abstain_cross,
+    }
+    WEIGHTS_FILE.write_text(json.dumps(weights, indent=1), encoding="utf-8")
+    print(f"wrote {WEIGHTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Extractive answers: exact quotations, honest abstention, structure questions, the ask contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROJECT_ROOT
+from rag.answer import key_span
+from rag.assistant import Assistant, clean_question
+from rag.errors import QuestionError
+from rag.qtypes import question_type
+
+QUESTIONS = [
+    "营口有多少个千亿级产业集群？",
+    "为了化解社会矛盾，政府应设立什么机构？",
+    "康辉新材料科技有限公司的产品远销哪些地区？",
+    "Which technology does the automated workshop of Yingkou Guangyang Refractory Materials use?",
+    "怎样才能减少社会矛盾的升级与激化？",
+    "谁写了《传统转型+新兴培育 营口产业“双引擎”驱动发展》？",
+    "王献笛的文章第二部分讲的是什么？",
+]
+UNANSWERABLE = ["What is the capital of France?", "世界上最高的山峰是哪座？", "营口市的市长是谁？"]
+
+
+@pytest.fixture(scope="module")
+def assistant(seed_index) -> Assistant:
+    return Assistant.open(seed_index)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_every_answer_is_an_exact_slice_at_its_cited_offsets(assistant, question):
+    response = assistant.ask(question)
+    assert not response.abstained, response.message
+    answer = response.answer
+    doc = assistant.index.corpus.document(answer.citation.doc_id)
+    assert doc.text[answer.citation.start:answer.citation.end] == answer.text
+    assert answer.citation.section == doc.section_path_at(answer.citation.start)
+    assert (answer.citation.title, answer.citation.author, answer.citation.source) == (doc.title, doc.author,
+                                                                                        doc.source)
+    if answer.span is not None:
+        a, b = answer.span
+        assert 0 <= a < b <= len(answer.text)
+
+
+def test_the_answer_quotes_the_sentence_that_holds_the_fact(assistant):
+    response = assistant.ask("全市有效期内省级专精特新企业共计多少户？")
+    assert "137户" in response.answer.text
+    a, b = response.answer.span
+    assert response.answer.text[a:b] == "137户"
+    assert response.answer.citation.author == "王献笛"
+
+
+def test_an_english_question_gets_the_chinese_sentence(assistant):
+    response = assistant.ask("Where are Kanghui New Materials' products exported to?")
+    assert not response.abstained
+    assert "欧洲、日韩和东南亚" in response.answer.text
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_questions_the_essays_do_not_answer_are_abstained(assistant, question):
+    response = assistant.ask(question)
+    assert response.abstained and response.answer is None
+    assert response.passages, "the closest passages are still shown"
+    assert response.message
+
+
+def test_who_wrote_an_essay_is_answered_from_its_byline(assistant):
+    answer = assistant.ask("谁写了《传统转型+新兴培育 营口产业“双引擎”驱动发展》？").answer
+    a, b = answer.span
+    assert answer.text[a:b] == "冯也"
+    assert answer.citation.doc_id == "yingkou-essays-2025#3"
+
+
+def test_a_section_question_quotes_the_heading(assistant):
+    answer = assistant.ask("王献笛的文章第二部分讲的是什么？").answer
+    assert answer.text == "二、以产业升级为支撑，构建现代化产业体系"
+    assert answer.citation.section == ["二、以产业升级为支撑，构建现代化产业体系"]
+
+
+def test_response_json_has_the_documented_shape(assistant):
+    data = assistant.ask("营口有多少个千亿级产业集群？", k=3, question_id="q1").to_dict()
+    assert data["id"] == "q1" and data["abstained"] is False
+    assert set(data["answer"]) >= {"text", "span", "score", "citation"}
+    assert set(data["answer"]["citation"]) >= {"doc_id", "source", "title", "author", "section", "paragraph",
+                                               "start", "end"}
+    assert [p["rank"] for p in data["passages"]] == [1, 2, 3]
+    assert set(data["passages"][0]) >= {"chunk_id", "doc_id", "title", "author", "section", "paragraph", "text",
+                                        "score"}
+    assert set(data["timings_ms"]) == {"encode", "search", "answer", "total"}
+    json.dumps(data)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\u200b\u200b", "？？？!!", "问" * 501])
+def test_bad_questions_get_a_clear_error(assistant, bad):
+    with pytest.raises(QuestionError):
+        assistant.ask(bad)
+
+
+def test_questions_are_cleaned_of_invisible_characters():
+    assert clean_question("营口\u200b有\x07多少\n企业？") == "营口有多少 企业？"
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("营口有多少户企业？", "number"), ("何时召开？", "time"), ("哪一年成立？", "time"),
+    ("谁写的？", "person"), ("哪家公司生产？", "org"), ("有哪些产业？", "list"),
+    ("How many companies?", "number"), ("When did it open?", "time"), ("Who wrote it?", "person"),
+    ("为什么要改革？", None),
+])
+def test_question_types(question, kind):
+    assert question_type(question) == kind
+
+
+def test_key_span_prefers_the_entity_the_question_does_not_contain():
+    text = "根据2024年名单，营口有13户企业获评，全市共计137户。"
+    assert text[slice(*key_span("2024年名单中营口有多少户企业获评？", text))] == "13户"
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, env=os.environ.copy(), timeout=300)
+
+
+def test_batch_keeps_order_and_ids_and_reports_bad_lines(seed_index, tmp_path):
+    batch = tmp_path / "questions.jsonl"
+    lines = [{"id": "b", "question": "营口有多少个千亿级产业集群？"}, {"id": "a", "question": "   "},
+             {"id": "c", "question": "What is the capital of France?"}]
+    batch.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    result = _run_cli("ask", "--index", str(seed_index), "--batch", str(batch), "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["b", "a", "c"]
+    assert "error" in records[1] and records[2]["abstained"] is True
+
+
+def test_plain_text_batch_numbers_its_lines(seed_index, tmp_path):
+    batch = tmp_path / "questions.txt"
+    batch.write_text("营口有多少个千亿级产业集群？\n\nWho wrote the essay about social governance?\n", encoding="utf-8")
+    result = _run_cli("ask", "--index", str(seed_index), "--batch", str(batch), "--json")
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["1", "3"]
+
+
+def test_cli_human_output_has_quote_citation_and_passages(seed_index):
+    result = _run_cli("ask", "--index", str(seed_index), "全市有效期内省级专精特新企业共计多少户？")
+    assert result.returncode == 0, result.stderr
+    assert "【137户】" in result.stdout and "王献笛" in result.stdout and "\n1. [" in result.stdout
+
+
+def test_cli_empty_question_exits_2_without_traceback(seed_index):
+    result = _run_cli("ask", "--index", str(seed_index), " ")
+    assert result.returncode == 2
+    assert "empty" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,160 @@
+"""The index: round trip, staleness, corruption, atomic publication and the build lock."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS
+from rag import index as index_module
+from rag.errors import IndexStateError
+from rag.index import CURRENT, build_index, index_status, load_index
+from rag.ingest import load_corpus
+
+MINI_TEXT = """# 小城图书馆年度报告
+
+## 一、馆藏
+
+本馆现有藏书十二万册，其中古籍三千册。去年新增图书八千册。
+
+## 二、服务
+
+图书馆每周开放六天，周一闭馆。去年共接待读者九万人次。
+"""
+
+
+@pytest.fixture
+def mini_corpus(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "report.md").write_text(MINI_TEXT, encoding="utf-8")
+    return folder
+
+
+def test_round_trip_restores_corpus_vectors_and_bm25(seed_index):
+    loaded = load_index(seed_index)
+    fresh = load_corpus(SEEDS)
+    assert loaded.corpus.to_dict()["documents"] == fresh.to_dict()["documents"]
+    assert loaded.chunk_vectors.ntotal == len(fresh.chunks())
+    assert len(loaded.sentences.chunk) == sum(len(c.sentences) for c in fresh.chunks())
+    assert loaded.manifest["counts"]["documents"] == 3
+    assert loaded.bm25.get_scores(["营口"]).shape == (len(fresh.chunks()),)
+
+
+def test_status_is_ok_for_the_same_corpus_and_model(mini_corpus, tmp_path):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    assert index_status(tmp_path / "idx", corpus=mini_corpus).ok
+
+
+def test_editing_the_corpus_makes_the_index_stale(mini_corpus, tmp_path):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    (mini_corpus / "report.md").write_text(MINI_TEXT + "\n新增一段。\n", encoding="utf-8")
+    status = index_status(tmp_path / "idx", corpus=mini_corpus)
+    assert not status.ok and "changed" in status.detail
+
+
+def test_another_model_or_settings_make_the_index_stale(mini_corpus, tmp_path, monkeypatch):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    assert "model" in index_status(tmp_path / "idx", corpus=mini_corpus, model="BAAI/bge-small-zh-v1.5").detail
+    monkeypatch.setitem(index_module.SETTINGS, "hnsw_above", 1)
+    assert "settings" in index_status(tmp_path / "idx", corpus=mini_corpus).detail
+
+
+def test_a_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(IndexStateError, match="rag build"):
+        load_index(tmp_path / "nothing-here")
+
+
+def test_a_truncated_file_is_detected_by_its_checksum(mini_corpus, tmp_path):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    target = tmp_path / "idx" / CURRENT / "chunks.faiss"
+    target.write_bytes(target.read_bytes()[:-10])
+    with pytest.raises(IndexStateError, match="checksum"):
+        load_index(tmp_path / "idx")
+
+
+def test_a_tampered_table_is_detected(mini_corpus, tmp_path):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    target = tmp_path / "idx" / CURRENT / "corpus.json"
+    target.write_text(target.read_text(encoding="utf-8").replace("十二万", "二十万"), encoding="utf-8")
+    with pytest.raises(IndexStateError, match="corpus.json"):
+        load_index(tmp_path / "idx")
+
+
+def test_a_deleted_file_is_reported_as_incomplete(mini_corpus, tmp_path):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    (tmp_path / "idx" / CURRENT / "sentences.npy").unlink()
+    with pytest.raises(IndexStateError, match="incomplete"):
+        load_index(tmp_path / "idx")
+
+
+def test_a_failed_build_leaves_the_previous_index_usable(mini_corpus, tmp_path, monkeypatch):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    before = load_index(tmp_path / "idx").manifest
+
+    def explode(folder, *args):
+        (folder / "chunks.faiss").write_bytes(b"half a file")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(index_module, "_write_index_files", explode)
+    with pytest.raises(RuntimeError):
+        build_index(mini_corpus, tmp_path / "idx", progress=False)
+    after = load_index(tmp_path / "idx")
+    assert after.manifest == before
+    assert not [p for p in (tmp_path / "idx").iterdir() if p.name.startswith(".staging")]
+
+
+def _build_in_child(corpus: str, index_dir: str, cache: str) -> None:
+    os.environ["RAG_CACHE_DIR"] = cache
+    build_index(Path(corpus), Path(index_dir), progress=False)
+
+
+def test_a_build_killed_midway_leaves_the_previous_index_usable(mini_corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    build_index(mini_corpus, index_dir, progress=False)
+    before = load_index(index_dir).manifest
+    big = mini_corpus / "more.txt"
+    big.write_text("\n\n".join(f"第{i}段：图书馆在第{i}个季度举办了读书活动。" for i in range(400)), encoding="utf-8")
+    child = multiprocessing.get_context("spawn").Process(
+        target=_build_in_child, args=(str(mini_corpus), str(index_dir), os.environ["RAG_CACHE_DIR"]))
+    child.start()
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(p.name.startswith(".staging") for p in index_dir.iterdir()):
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    assert load_index(index_dir).manifest == before
+    build_index(mini_corpus, index_dir, progress=False)  # the next build cleans up and succeeds
+    assert load_index(index_dir).manifest["counts"]["chunks"] > before["counts"]["chunks"]
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".staging")]
+
+
+def test_two_builds_at_once_both_finish_with_a_valid_index(mini_corpus, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    args = (str(mini_corpus), str(tmp_path / "idx"), os.environ["RAG_CACHE_DIR"])
+    builds = [ctx.Process(target=_build_in_child, args=args) for _ in range(2)]
+    for p in builds:
+        p.start()
+    for p in builds:
+        p.join(timeout=300)
+    assert [p.exitcode for p in builds] == [0, 0]
+    loaded = load_index(tmp_path / "idx")
+    assert loaded.manifest["counts"]["documents"] == 1
+    assert len([p for p in (tmp_path / "idx").iterdir() if p.name.startswith("build-")]) == 1
+
+
+def test_manifest_records_fingerprint_model_settings_and_versions(mini_corpus, tmp_path):
+    manifest = build_index(mini_corpus, tmp_path / "idx", progress=False)
+    on_disk = json.loads((tmp_path / "idx" / CURRENT / "manifest.json").read_text(encoding="utf-8"))
+    assert on_disk == manifest
+    assert len(manifest["corpus"]["fingerprint"]) == 64
+    assert manifest["model"]["spec"] == "multilingual-e5-small" and manifest["model"]["dim"] == 384
+    assert manifest["settings"] == index_module.SETTINGS
+    assert {"faiss-cpu", "bm25s", "jieba"} <= set(manifest["versions"])
+    assert set(manifest["files"]) >= {"corpus.json", "chunks.faiss", "sentences.npy"}

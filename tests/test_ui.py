@@ -1,0 +1,275 @@
+"""The web UI: HTML rendering (pure), the HTTP API through gradio_client, and the page in Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from rag.types import Answer, Citation, Document, Passage, Response, SectionNode
+from ui import render
+
+DATA = Path(__file__).resolve().parent / "data" / "ui"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ANSWERABLE = "营口光阳耐火材料有限公司的自动化生产车间采用了什么技术？"
+UNANSWERABLE = "2023年营口市的常住人口是多少？"
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
+                                    reason="/usr/bin/chromium is not installed (run `make browser`)")
+
+
+# ------------------------------------------------------------------ pure rendering
+
+TEXT = "引言。\n一、安全\n灯塔编号是<script>alert(1)</script>七号。旁边写着<b>bold</b>。\n二、其他\n码头六点开放。"
+P_START = TEXT.index("灯塔")
+P_END = TEXT.index("\n二、")
+
+
+def _document() -> Document:
+    first = SectionNode("一、安全", 1, TEXT.index("一、安全") + 5, TEXT.index("二、其他"))
+    second = SectionNode("二、其他", 1, TEXT.index("二、其他") + 5, len(TEXT))
+    return Document("d", "d.md", "标题<i>x</i>", "作者", "", TEXT, sections=[first, second])
+
+
+def _passage(rank: int = 1, start: int = P_START, end: int = P_END, section=("一、安全",)) -> Passage:
+    return Passage(rank=rank, chunk_id=f"d#p{rank}", doc_id="d", title="标题<i>x</i>", author="作者",
+                   section=list(section), paragraph=2, text=TEXT[start:end], score=0.9, start=start,
+                   end=end, dense_score=0.8, bm25_score=2.5)
+
+
+def _response(abstained: bool = False) -> Response:
+    sentence = TEXT[P_START:TEXT.index("旁边")]
+    citation = Citation("d", "d.md", "标题<i>x</i>", "作者", ["一、安全"], 2, P_START, P_START + len(sentence))
+    answer = None if abstained else Answer(sentence, (0, 6), 0.9, citation)
+    return Response("灯塔编号是多少？", abstained, answer, [_passage()], {"total": 1.0},
+                    message="no sentence matches the question well enough" if abstained else None)
+
+
+def test_passage_text_is_escaped():
+    html = render.render_evidence(_response(), ["灯塔"], {"d": _document()})
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_answer_marks_key_span_and_escapes():
+    html = render.render_answer(_response())
+    assert '<mark class="key">灯塔编号是&lt;</mark>' in html
+    assert "<script" not in html
+
+
+def test_answer_shows_citation_line():
+    html = render.render_answer(_response())
+    assert "《标题&lt;i&gt;x&lt;/i&gt;》 · 作者 · 一、安全 · paragraph 2" in html
+
+
+def test_abstention_says_not_found_and_marks_passages_weak():
+    response = _response(abstained=True)
+    answer = render.render_answer(response)
+    assert "Not found" in answer and "未找到" in answer
+    assert "No sentence matches" in answer
+    evidence = render.render_evidence(response, [], {"d": _document()})
+    assert "weak" in evidence and "is-weak" in evidence
+
+
+def test_keywords_highlighted_case_insensitively_and_overlaps_merged():
+    html = render.highlight_keywords("Yingkou port, yingkou PORT", ["yingkou", "kou port"])
+    assert html.count('<mark class="kw">') == 2
+    assert '<mark class="kw">Yingkou port</mark>' in html
+
+
+def test_keyword_inside_markup_is_still_escaped():
+    html = render.highlight_keywords("a<script>b", ["script"])
+    assert html == 'a&lt;<mark class="kw">script</mark>&gt;b'
+
+
+def test_read_in_context_shows_the_section_with_the_passage_marked():
+    html = render.render_context(_document(), _passage())
+    assert "<details" in html and "一、安全" in html
+    assert '<mark class="here">灯塔编号是&lt;script&gt;' in html
+    assert "码头" not in html  # the next section is not part of this one
+
+
+def test_context_of_an_introduction_passage_stops_at_the_first_heading():
+    intro = _passage(start=0, end=TEXT.index("\n"), section=())
+    html = render.render_context(_document(), intro)
+    assert '<mark class="here">引言。</mark>' in html and "一、安全" not in html
+
+
+def test_corpus_panel_lists_documents_and_sections():
+    html = render.render_corpus([_document()])
+    assert "《标题&lt;i&gt;x&lt;/i&gt;》" in html and "作者" in html
+    assert "<li>一、安全</li>" in html and "<li>二、其他</li>" in html
+
+
+# ------------------------------------------------------------------ the running server
+
+
+@contextmanager
+def _env(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def _server(index_dir: Path, cache: Path):
+    from rag.assistant import Assistant
+    from ui.app import create_app, launch_app
+
+    with _env(RAG_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"):
+        assistant = Assistant.open(index_dir, progress=False)
+    app = create_app(assistant)
+    _, url, _ = launch_app(app, port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        yield url
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def seed_server(seed_index, shared_cache):
+    with _server(seed_index, shared_cache) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(seed_server):
+    from gradio_client import Client
+
+    return Client(seed_server, verbose=False)
+
+
+@pytest.mark.slow
+def test_api_exposes_only_ask(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert list(endpoints) == ["/ask"]
+
+
+@pytest.mark.slow
+def test_api_answers_with_essay_and_section(client):
+    result = client.predict(ANSWERABLE, 3, api_name="/ask")
+    assert result["abstained"] is False
+    citation = result["answer"]["citation"]
+    assert citation["author"] == "冯也"
+    assert citation["section"][0] == "一、传统产业转型：老树发新芽"
+    assert len(result["passages"]) == 3
+
+
+@pytest.mark.slow
+def test_api_abstains_on_unanswerable_question(client):
+    result = client.predict(UNANSWERABLE, api_name="/ask")
+    assert result["abstained"] is True and result["answer"] is None
+    assert result["passages"]  # the closest passages are still returned
+    english = client.predict("What is the capital of France?", api_name="/ask")
+    assert isinstance(english["abstained"], bool)  # quality is tuned elsewhere; only the shape here
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["", "   ", "？？？", "x" * 600])
+def test_api_bad_question_returns_error_object(client, question):
+    result = client.predict(question, api_name="/ask")
+    assert set(result) == {"question", "error"} and result["error"]
+
+
+@pytest.mark.slow
+def test_api_matches_cli_json(client, seed_index):
+    api = client.predict(ANSWERABLE, 5, api_name="/ask")
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--index", str(seed_index), "--json",
+                           ANSWERABLE], capture_output=True, text=True, env=dict(os.environ), timeout=300,
+                          check=True)
+    cli = json.loads(done.stdout)
+    api.pop("timings_ms"), cli.pop("timings_ms")
+    assert api == cli
+
+
+# ------------------------------------------------------------------ the page in Chromium
+
+
+@contextmanager
+def _page(url: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.dialogs = []
+            page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
+def _ask_in_page(page, question: str) -> None:
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.locator("#rag-answer .card:not(.placeholder)").wait_for(timeout=60_000)
+    page.locator("#rag-evidence .passage").first.wait_for(timeout=60_000)
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_page_answers_a_question(seed_server, tmp_path):
+    with _page(seed_server) as page:
+        _ask_in_page(page, ANSWERABLE)
+        answer = page.locator("#rag-answer").inner_text()
+        assert "营口光阳耐火材料有限公司" in answer
+        assert "冯也" in answer and "一、传统产业转型：老树发新芽" in answer
+        assert page.locator("#rag-answer mark.key, #rag-answer blockquote").count() >= 1
+        page.locator("#rag-evidence details.context summary").first.click()
+        assert page.locator("#rag-evidence details.context[open] mark.here").count() == 1
+        page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+    assert (tmp_path / "answer.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_page_abstains_plainly(seed_server):
+    with _page(seed_server) as page:
+        _ask_in_page(page, UNANSWERABLE)
+        assert "Not found" in page.locator("#rag-answer").inner_text()
+        assert page.locator("#rag-evidence .passage.is-weak").count() >= 1
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory, shared_cache):
+    """A corpus whose text carries markup and a script: it must reach the page as text."""
+    from rag.index import build_index
+
+    index_dir = tmp_path_factory.mktemp("hostile-index")
+    with _env(RAG_CACHE_DIR=str(shared_cache)):
+        build_index(DATA, index_dir, progress=False)
+    with _server(index_dir, shared_cache) as url:
+        yield url
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_page_shows_corpus_markup_as_text(hostile_server, tmp_path):
+    with _page(hostile_server) as page:
+        _ask_in_page(page, "鲅鱼圈港区的灯塔编号是多少？")
+        page.locator("#rag-evidence details.context summary").first.click()
+        text = page.locator("body").inner_text()
+        assert "<script>alert(1)</script>" in text and "<b>bold</b>" in text
+        assert "注入测试<i>文档</i>" in text  # the title, from the corpus panel and citations
+        for root in ("#rag-answer", "#rag-evidence", "#rag-corpus"):
+            assert page.locator(f"{root} script, {root} b, {root} i").count() == 0
+        page.wait_for_timeout(300)
+        assert page.dialogs == []
+        page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)

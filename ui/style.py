@@ -1,0 +1,70 @@
+"""The page's look: a Gradio theme with local fonts only (the demo runs offline) and a stylesheet."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+FONT_STACK = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+              "Hiragino Sans GB", "WenQuanYi Micro Hei", "system-ui", "sans-serif"]
+SERIF_STACK = '"Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", SimSun, serif'
+
+
+def theme() -> gr.themes.Base:
+    base = gr.themes.Soft(primary_hue="red", neutral_hue="stone", font=FONT_STACK,
+                          font_mono=["ui-monospace", "monospace"])
+    return base.set(
+        block_label_background_fill="*neutral_100", block_label_text_color="*neutral_700",
+        block_title_text_color="*neutral_700",
+        button_primary_background_fill="*primary_800", button_primary_background_fill_hover="*primary_700",
+        checkbox_label_background_fill_selected="*primary_800",
+        slider_color="*primary_800",
+    )
+
+
+CSS = """
+.gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
+#rag-header h1 { font-size: 1.7rem; margin: .2rem 0 .1rem; letter-spacing: .02em; }
+#rag-header p { color: var(--body-text-color-subdued); margin: 0 0 .4rem; }
+#rag-question textarea { font-size: 1.08rem; }
+.card { border-radius: 14px; padding: 1.1rem 1.35rem; margin: .2rem 0 .8rem;
+        border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
+.card-label { font-size: .8rem; font-weight: 600; letter-spacing: .06em;
+              color: var(--body-text-color-subdued); margin-bottom: .45rem; }
+.card.answer { border-left: 6px solid #b91c1c; box-shadow: 0 2px 10px rgba(0,0,0,.06); }
+.card.answer .quote { font-family: """ + SERIF_STACK + """; font-size: 1.32rem; line-height: 1.85;
+                      margin: 0 0 .7rem; padding: 0; border: none; color: var(--body-text-color); }
+mark.key { background: #fde68a; color: inherit; padding: 0 .12em; border-radius: 3px;
+           box-shadow: inset 0 -2px 0 #f59e0b; }
+.cite { color: #7f1d1d; font-size: .95rem; line-height: 1.5; }
+.card .meta { margin-top: .35rem; font-size: .8rem; color: var(--body-text-color-subdued); }
+.card.abstain { border-left: 6px solid #a8a29e; background: var(--background-fill-secondary); }
+.abstain-text { font-size: 1.1rem; margin: 0 0 .3rem; }
+.abstain-hint { color: var(--body-text-color-subdued); margin: 0; }
+.card.error { border-left: 6px solid #d97706; }
+.card.placeholder { color: var(--body-text-color-subdued); }
+.card.placeholder p { margin: .1rem 0; }
+.evidence h3 { font-size: 1rem; margin: .4rem 0 .6rem; }
+.passage { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: .7rem .95rem;
+           margin-bottom: .6rem; background: var(--background-fill-primary); }
+.passage.is-weak { opacity: .82; border-style: dashed; }
+.passage-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: .5rem; margin-bottom: .35rem; }
+.passage-head .cite { flex: 1 1 auto; font-size: .9rem; }
+.rank { display: inline-block; min-width: 1.5rem; text-align: center; border-radius: 999px;
+        background: #7f1d1d; color: #fff; font-size: .75rem; font-weight: 600; padding: .05rem .35rem; }
+.score { font-size: .75rem; color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
+.weak { font-size: .72rem; color: #92400e; background: #fef3c7; border-radius: 6px; padding: .05rem .4rem; }
+.passage-text { line-height: 1.8; white-space: pre-wrap; }
+mark.kw { background: #fee2e2; color: inherit; padding: 0 .05em; border-radius: 2px; }
+mark.here { background: #fef9c3; color: inherit; outline: 1px solid #facc15; }
+details.context { margin-top: .45rem; }
+details.context summary { cursor: pointer; font-size: .85rem; color: #7f1d1d; }
+.context-head { font-size: .85rem; font-weight: 600; margin: .4rem 0 .2rem; }
+.context-body { white-space: pre-wrap; line-height: 1.8; max-height: 26rem; overflow-y: auto;
+                padding: .5rem .7rem; background: var(--background-fill-secondary); border-radius: 8px; }
+.corpus details.doc { border-bottom: 1px solid var(--border-color-primary); padding: .45rem 0; }
+.corpus summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .5rem; align-items: baseline; }
+.doc-title { font-weight: 600; }
+.doc-author, .doc-meta { font-size: .85rem; color: var(--body-text-color-subdued); }
+.toc ul { margin: .2rem 0 .2rem 1.1rem; padding: 0; }
+.toc li { font-size: .9rem; line-height: 1.6; }
+"""

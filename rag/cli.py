@@ -50,7 +50,7 @@ def _cmd_model(args: argparse.Namespace) -> int:
         _print_json(info)
     else:
         for key, value in info.items():
-            print(f"{key:>16}: {value}")
+            print(f"{key:>22}: {value}")
     return 0
 
 
@@ -64,6 +64,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
             return 0
         print(f"building index: {status.detail}", file=sys.stderr)
     manifest = build_index(args.corpus, args.index, model=args.model, progress=not args.quiet)
+    for problem in manifest["corpus"]["problems"]:
+        print(f"warning: {problem}", file=sys.stderr)
     if args.json:
         _print_json(manifest)
     else:

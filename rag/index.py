@@ -134,16 +134,24 @@ def corpus_fingerprint(corpus_path: Path) -> str:
 def read_manifest(index_dir: Path) -> dict | None:
     path = Path(index_dir) / CURRENT / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _missing_detail(index_dir: Path) -> str:
+    """Why there is no manifest to read: no index at all, or one whose manifest is damaged."""
+    if (Path(index_dir) / CURRENT / "manifest.json").exists():
+        return f"the index at {index_dir} is corrupt (its manifest.json cannot be read)"
+    return f"no index at {index_dir}"
 
 
 def index_status(index_dir: Path, corpus: Path | None = None, model: str | None = None) -> IndexStatus:
     """Whether the index exists and matches this corpus, model and settings (checksums not read)."""
     manifest = read_manifest(index_dir)
     if manifest is None:
-        return IndexStatus(False, f"no index at {index_dir}")
+        return IndexStatus(False, _missing_detail(index_dir))
     if manifest.get("settings") != SETTINGS:
         return IndexStatus(False, "built with other settings or by another version")
     wanted_model = model or config.default_model()
@@ -191,7 +199,7 @@ def build_index(corpus_path: Path | str, index_dir: Path | str, model: str | Non
                 "format": FORMAT_VERSION,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "corpus": {"path": str(corpus_path), "fingerprint": fingerprint,
-                           "problems": [p.message for p in corpus.problems]},
+                           "problems": [f"{p.source}: {p.message}" for p in corpus.problems]},
                 "model": {"spec": model, "name": embedder.name, "dim": embedder.dim},
                 "settings": SETTINGS,
                 "versions": _versions(),
@@ -296,7 +304,7 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     if manifest is None:
-        raise IndexStateError(f"no index at {index_dir}: run `rag build` (or `rag build --index {index_dir}`)")
+        raise IndexStateError(f"{_missing_detail(index_dir)}: run `rag build` (or `rag build --index {index_dir}`)")
     folder = (index_dir / CURRENT).resolve()
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexStateError(f"the index at {index_dir} was built by another version: run `rag build`")

@@ -20,24 +20,28 @@ from pathlib import Path
 import numpy as np
 
 from rag.index import LoadedIndex
-from rag.qtypes import entity_spans, question_type
+from rag.qtypes import RELIABLE_TYPES, entity_spans, question_type
 from rag.retrieve import Retrieval
 from rag.textproc import cjk_ratio, fold
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, Citation
 
 WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 PASSAGES_FOR_ANSWER = 5
 SENTENCE_FEATURES = (
-    "cos", "cos_gap", "kw", "kw_prev", "kw_next", "type", "type_missing", "passage", "passage_rank",
-    "first_in_chunk", "log_len", "dangling",
+    "cos", "cos_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "type", "type_missing", "type_novel",
+    "passage", "passage_rank", "first_in_chunk", "log_len", "dangling",
 )
-ABSTAIN_FEATURES = ("top_cos", "dense_z", "best_kw", "passage_kw", "coverage", "agree", "type_found", "margin")
+ABSTAIN_FEATURES = ("top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
+                    "type_asked", "type_novel", "type_absent", "margin")
 #: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
-#: by construction, so its abstention model sees only the language-neutral dense evidence.
-CROSS_SCRIPT_FEATURES = ("dense_z", "margin")
+#: by construction, so its abstention model sees only the dense evidence, calibrated on its own
+#: (cross-lingual cosines sit lower than same-language ones).
+CROSS_SCRIPT_FEATURES = ("top_cos", "best_cos")
 # A sentence that leans on the one before it (这/其/该…) does not stand alone: quote both.
 _DANGLING_RE = re.compile(r"^(这|其|该|此|它|他们|她们|同时|此外|因此|所以|但|而|并|也|然而|其中|对此|为此|上述)")
 _MIN_STANDALONE = 12
+# A sentence that announces what the next one spells out (例如/比如/包括…): quote both.
+_ELABORATION_RE = re.compile(r"^(例如|比如|譬如|诸如|包括|主要有|主要包括|具体|具体来说|一是|首先)")
 
 
 @dataclass
@@ -66,9 +70,6 @@ class AnswerSelector:
         self.doc_text = {d.doc_id: d.text for d in index.corpus.documents}
         self.sentence_text = [self._slice(i) for i in range(len(index.sentences.chunk))]
         self.folded = [fold(t) for t in self.sentence_text]
-        chunk_of = index.sentences.chunk
-        self.first_sentence = np.searchsorted(chunk_of, np.arange(len(index.chunks)), side="left")
-        self.last_sentence = np.searchsorted(chunk_of, np.arange(len(index.chunks)), side="right")
         self.corpus_cjk = cjk_ratio("".join(c.text[:200] for c in index.chunks[:500]))
 
     def _slice(self, i: int) -> str:
@@ -96,7 +97,7 @@ class AnswerSelector:
         terms = retrieval.keywords
         rows: list[tuple[int, int]] = []
         for rank, hit in enumerate(hits, start=1):
-            rows += [(i, rank) for i in range(self.first_sentence[hit.row], self.last_sentence[hit.row])]
+            rows += [(i, rank) for i in self.index.sentences.of_chunk(hit.row)]
         if not rows:
             return []
         idx = np.array([i for i, _ in rows])
@@ -105,22 +106,27 @@ class AnswerSelector:
         else:
             cos = np.zeros(len(idx), dtype=np.float32)
         top_score = max(hits[0].score, 1e-9)
+        shares = [self.keyword_share(terms, self.folded[i]) for i, _ in rows]
+        question_bigrams = bigrams(strip_interrogatives(fold(question)))
         out = []
-        for (i, rank), c in zip(rows, cos, strict=True):
+        for (i, rank), c, share in zip(rows, cos, shares, strict=True):
             hit = hits[rank - 1]
             text = self.sentence_text[i]
             has_type = bool(entity_spans(text, qtype))
             features = np.array([
                 float(c),
                 float(c - cos.max()),
-                self.keyword_share(terms, self.folded[i]),
+                share,
+                share - max(shares),
                 self._neighbour_share(terms, i, -1),
                 self._neighbour_share(terms, i, +1),
+                len(question_bigrams & bigrams(self.folded[i])) / max(len(question_bigrams), 1),
                 float(has_type),
                 float(qtype is not None and not has_type),
+                float(has_type and key_span(question, text) is not None),
                 hit.score / top_score,
                 1.0 / rank,
-                float(i == self.first_sentence[hit.row]),
+                float(i == self.index.sentences.of_chunk(hit.row).start),
                 math.log1p(len(text)),
                 float(bool(_DANGLING_RE.match(text)) or len(text) < _MIN_STANDALONE),
             ], dtype=np.float32)
@@ -138,44 +144,68 @@ class AnswerSelector:
 
     # ------------------------------------------------------------ decision
 
-    def select(self, question: str, retrieval: Retrieval, passages: list[Passage]) -> Decision:
+    def best_candidate(self, question: str, retrieval: Retrieval,
+                       sentence_model: dict) -> tuple[Candidate, np.ndarray] | str:
+        """The best candidate sentence and the abstention evidence for it, or why there is none.
+        (The trainer calls this too, so training and answering see the same candidates.)"""
         candidates = self.candidates(question, retrieval)
         if not candidates:
-            return Decision(None, 0.0, "no passage matched the question")
-        weights = load_weights()
-        scores = np.array([_linear(weights["sentence"], c.features) for c in candidates])
+            return "no passage matched the question"
+        qtype = question_type(question)
+        if qtype in RELIABLE_TYPES:
+            # 多少 wants a number and 哪一年 a date: a sentence without one cannot be the answer.
+            candidates = [c for c in candidates if c.features[SENTENCE_FEATURES.index("type_novel")]]
+            if not candidates:
+                kind = "number" if qtype == "number" else "date or time"
+                return f"the closest passages hold no {kind} that would answer this"
+        scores = np.array([_linear(sentence_model, c.features) for c in candidates])
         best = int(np.argmax(scores))
         probabilities = np.exp(scores - scores.max())
         probabilities /= probabilities.sum()
-        evidence = self.abstain_features(retrieval, candidates[best], probabilities)
+        return candidates[best], self.abstain_features(question, retrieval, candidates[best], probabilities)
+
+    def select(self, question: str, retrieval: Retrieval) -> Decision:
+        weights = load_weights()
+        best = self.best_candidate(question, retrieval, weights["sentence"])
+        if isinstance(best, str):
+            return Decision(None, 0.0, best)
+        candidate, evidence = best
         model = "abstain_cross" if self.cross_script(question) else "abstain"
         if model == "abstain_cross":
             evidence = evidence[[ABSTAIN_FEATURES.index(f) for f in CROSS_SCRIPT_FEATURES]]
         confidence = _sigmoid(_linear(weights[model], evidence))
         if confidence < weights[model]["threshold"]:
             return Decision(None, confidence, "the documents do not appear to answer this question")
-        answer = self._answer(question, candidates[best], confidence)
-        return Decision(answer, confidence, None)
+        return Decision(self._answer(question, candidate, confidence), confidence, None)
 
     def cross_script(self, question: str) -> bool:
         """True when the question is written in another script than the corpus (English over Chinese)."""
         return abs(cjk_ratio(question) - self.corpus_cjk) > 0.5
 
-    def abstain_features(self, retrieval: Retrieval, best: Candidate, probabilities: np.ndarray) -> np.ndarray:
+    def abstain_features(self, question: str, retrieval: Retrieval, best: Candidate,
+                         probabilities: np.ndarray) -> np.ndarray:
         hits = retrieval.hits
         top = self.index.chunks[hits[0].row]
         passage_folded = fold(" ".join([top.title, *top.section, top.text]))
         dense_top = max(hits, key=lambda h: h.dense if h.dense is not None else -1.0)
         bm25_top = max(hits, key=lambda h: h.bm25 if h.bm25 is not None else -1.0)
         sorted_p = np.sort(probabilities)[::-1]
+
+        def of_best(name: str) -> float:
+            return float(best.features[SENTENCE_FEATURES.index(name)])
+
         return np.array([
             max((h.dense or 0.0) for h in hits),
+            of_best("cos"),
             retrieval.dense_z,
-            best.features[SENTENCE_FEATURES.index("kw")],
+            of_best("kw"),
+            of_best("bigram"),
             self.keyword_share(retrieval.keywords, passage_folded),
             retrieval.coverage,
             float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
-            best.features[SENTENCE_FEATURES.index("type")],
+            max(of_best("type"), of_best("type_missing")),
+            of_best("type_novel"),
+            float(question_type(question) in RELIABLE_TYPES and not of_best("type_novel")),
             float(sorted_p[0] - (sorted_p[1] if len(sorted_p) > 1 else 0.0)),
         ], dtype=np.float32)
 
@@ -184,8 +214,12 @@ class AnswerSelector:
         i = candidate.sentence
         chunk = self.index.chunks[s.chunk[i]]
         start, end = int(s.start[i]), int(s.end[i])
-        if candidate.features[SENTENCE_FEATURES.index("dangling")] and i > self.first_sentence[s.chunk[i]]:
+        own = s.of_chunk(int(s.chunk[i]))
+        if candidate.features[SENTENCE_FEATURES.index("dangling")] and i > own.start:
             start = int(s.start[i - 1])  # the previous sentence gives it its subject
+        elif i + 1 < own.stop and _ELABORATION_RE.match(self.sentence_text[i + 1]) \
+                and not key_span(question, self.sentence_text[i]):
+            end = int(s.end[i + 1])  # "…faces problems. For example, A, B and C." — the answer is the list
         doc_text = self.doc_text[chunk.doc_id]
         text = doc_text[start:end]
         doc = self.index.corpus.document(chunk.doc_id)
@@ -203,6 +237,19 @@ def key_span(question: str, text: str) -> tuple[int, int] | None:
     if not spans:
         return None
     return max(spans, key=lambda sp: sp[1] - sp[0]) if qtype == "list" else spans[0]
+
+
+_INTERROGATIVES_RE = re.compile(r"什么|多少|哪些|哪个|哪里|哪儿|哪一|哪|谁|几|何时|何|怎么|怎样|如何|为什么|吗|呢|？|\?")
+
+
+def strip_interrogatives(text: str) -> str:
+    return _INTERROGATIVES_RE.sub(" ", text)
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the word characters: keyword evidence that does not depend on jieba
+    cutting the question and the sentence the same way."""
+    return {a + b for a, b in zip(text, text[1:], strict=False) if a.isalnum() and b.isalnum()}
 
 
 def _linear(model: dict, features: np.ndarray) -> float:

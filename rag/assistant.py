@@ -84,7 +84,7 @@ class Assistant:
         retrieval = self.retriever.search(text, k=max(int(k), 5), mode=mode, doc_ids=doc_ids)
         passages = [self._passage(rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
         answer_started = time.perf_counter()
-        decision = self._about(text, retrieval) or self.selector.select(text, retrieval, passages)
+        decision = self._about(text, retrieval) or self.selector.select(text, retrieval)
         done = time.perf_counter()
         timings = {
             "encode": round(retrieval.encode_ms, 2),

@@ -77,6 +77,18 @@ class SentenceTable:
     end: np.ndarray
     vectors: np.ndarray  # float32, L2-normalised
 
+    def __post_init__(self) -> None:
+        # Sentences are stored chunk by chunk, so each chunk's sentences are one contiguous run.
+        rows = np.arange(int(self.chunk.max()) + 1 if len(self.chunk) else 0)
+        self.first = np.searchsorted(self.chunk, rows, side="left")
+        self.last = np.searchsorted(self.chunk, rows, side="right")
+
+    def of_chunk(self, row: int) -> range:
+        """Sentence rows of chunk ``row``."""
+        if row >= len(self.first):
+            return range(0)
+        return range(int(self.first[row]), int(self.last[row]))
+
 
 @dataclass
 class LoadedIndex:

@@ -13,23 +13,29 @@ import re
 _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
-    ("number", re.compile(r"多少|几[个户家名项座条种所位次倍岁亿万千百十]?|多大|多高|多长|多重|多远|多深|多宽|"
+    ("number", re.compile(r"多少|(?<!哪)几[个户家名项座条种所位次倍岁亿万千百十]?|多大|多高|多长|多重|多远|多深|多宽|"
                           r"百分之|比例|\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
                           r"\bnumber of\b", re.I)),
     ("person", re.compile(r"谁|哪位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b", re.I)),
     ("org", re.compile(r"哪[家个所些]*(公司|企业|机构|单位|大学|学校|集团|部门|组织)|什么(公司|企业|机构|单位|组织)|"
                        r"which (company|companies|firm|enterprise|organi[sz]ation|institution)|"
                        r"what (company|firm|enterprise|organi[sz]ation)", re.I)),
-    ("location", re.compile(r"哪里|哪儿|在哪|什么地方|哪个(城市|省|国家|地区)|哪座|\bwhere\b|which (city|province|country|region)",
+    ("location", re.compile(r"哪里|哪儿|在哪(?![些个几种类方])|什么地方|哪个(城市|省|国家|地区)|哪座|\bwhere\b|which (city|province|country|region)",
                             re.I)),
+    ("manner", re.compile(r"什么方式|什么方法|什么办法|什么手段|什么途径|通过什么|怎样|怎么|如何|\bhow (do|does|did|can|should|to)\b|"
+                          r"\bin what way\b|\bby what means\b", re.I)),
     ("list", re.compile(r"哪些|哪几|有什么|包括什么|包含什么|\bwhat are\b|\bwhich\b.*\b(are|were)\b|\blist\b", re.I)),
 ]
 
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
-_UNITS = (r"(?:%|％|‰|个百分点|万亿|亿元|万元|千元|元|亿|万|千|百|户|家|个|名|位|项|座|条|种|所|人次|人|次|倍|吨|"
-          r"千瓦|兆瓦|瓦|米|公里|千米|平方米|平方公里|亩|公顷|年|岁|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|篇|本)")
-NUMBER_RE = re.compile(rf"(?:约|近|超过|逾|共计|共)?(?:\d+(?:[.,]\d+)*|[{_CN_NUM}]+)(?:\s*{_UNITS})+|\d+(?:\.\d+)?\s*[%％]"
-                       rf"|\d+(?:[.,]\d+)+|\d{{2,}}")
+_MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
+_UNIT = (r"(?:%|％|‰|个百分点|元|美元|户|家|个|名|位|项|座|条|种|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|米|公里|千米|平方米|"
+         r"平方公里|亩|公顷|年|岁|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|篇|本)")
+# A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级).
+NUMBER_RE = re.compile(rf"(?<![第\d.,])(?!\d{{4}}\s*年)(?:\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十][{_CN_NUM}]*)\s*(?:多|余)?"
+                       rf"\s*{_MAGNITUDE}?\s*{_UNIT}"
+                       rf"|(?<![第\d.,])\d+(?:[.,]\d+)*\s*(?:多|余)?\s*{_MAGNITUDE}"
+                       rf"|(?<![第\d.,])\d+(?:[.,]\d+)*(?![\d.,]|\s*[年月日号])")
 TIME_RE = re.compile(r"(?:公元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*[日号])?(?:\s*[至到-]\s*\d{1,2}\s*[日号])?"
                      r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*世纪(?:\d{1,2}\s*年代)?|[春夏秋冬]季|春节前夕|"
                      r"(?:上|下|中)?半年|\d{1,2}\s*月(?:份)?|[一二三四五六七八九十〇零]{2,4}年")
@@ -37,6 +43,7 @@ ORG_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()]{2,24}?(?:股份有限公�
                     r"委员会|党校|政府|银行|协会|中心|医院|分公司|部|局|厅|署)")
 LIST_RE = re.compile(r"[^，。；：、\s]{1,16}(?:、[^，。；：、\s]{1,16})+(?:等)?")
 PERSON_HINT_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?=(?:总书记|主席|教授|先生|女士|院士|同志|表示|指出|强调|认为|说))")
+MANNER_RE = re.compile(r"(?:通过|借助|依托|利用|采用|运用|依靠)[^，。；！？]{2,40}|以[^，。；！？]{2,24}(?:方式|手段|途径|为抓手|为引领)")
 LOCATION_RE = re.compile(r"[\u4e00-\u9fff]{2,8}(?:省|市|县|区|镇|乡|村|港|岛|湾|河|山|湖|海|园区|基地|地区)")
 
 _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
@@ -46,7 +53,12 @@ _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
     "list": [LIST_RE],
     "person": [PERSON_HINT_RE],
     "location": [LOCATION_RE],
+    "manner": [MANNER_RE],
 }
+
+
+#: Kinds whose entities the patterns find reliably: a sentence without one cannot be the answer.
+RELIABLE_TYPES = frozenset({"number", "time"})
 
 
 def question_type(question: str) -> str | None:

@@ -27,6 +27,10 @@ FUSIONS = ("adaptive", "weighted", "rrf")
 BM25_WEIGHT = 0.7
 RRF_K = 60
 CANDIDATES = 50
+#: A chunk's dense score mixes its own cosine with its best sentence's: a question usually matches
+#: one sentence, and a paragraph vector blurs it. Tuned on CMRC trial (dense R@1 0.952 → 0.98 on
+#: 500 questions, flat for 0.5-0.7); it lifts English questions over Chinese text the most.
+SENTENCE_WEIGHT = 0.6
 
 
 @dataclass
@@ -100,7 +104,15 @@ class Retriever:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
         n = min(depth, self.index.chunk_vectors.ntotal)
         scores, rows = self.index.chunk_vectors.search(vector[None, :].astype(np.float32), n, params=params)
-        return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+        sentences = self.index.sentences
+        out = {}
+        for row, score in zip(rows[0], scores[0], strict=True):
+            if row < 0:
+                continue
+            run = sentences.of_chunk(int(row))
+            best = float((sentences.vectors[run.start:run.stop] @ vector).max()) if len(run) else float(score)
+            out[int(row)] = (1 - SENTENCE_WEIGHT) * float(score) + SENTENCE_WEIGHT * best
+        return out
 
     def _bm25(self, terms: list[str], depth: int, allowed: np.ndarray | None) -> dict[int, float]:
         known = [t for t in terms if t in self.idf]

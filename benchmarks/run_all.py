@@ -1,0 +1,23 @@
+"""`make bench`: every benchmark recorded in BENCHMARKS.md, one after the other (~25 min on 2 cores)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ["bench_model.py", "bench_retrieval.py", "bench_answers.py", "bench_ui.py", "bench_load.py"]
+
+
+def main() -> int:
+    for script in SCRIPTS:
+        print(f"\n=== {script} ===", flush=True)
+        if subprocess.run([sys.executable, str(HERE / script)]).returncode != 0:
+            print(f"{script} failed", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.index import LoadedIndex
-from rag.qtypes import RELIABLE_TYPES, entity_spans, question_type
+from rag.qtypes import RELIABLE_TYPES, entity_spans, measure_unit, question_type
 from rag.retrieve import Retrieval
 from rag.textproc import cjk_ratio, fold
 from rag.types import Answer, Citation
@@ -28,7 +28,7 @@ from rag.types import Answer, Citation
 WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 PASSAGES_FOR_ANSWER = 5
 SENTENCE_FEATURES = (
-    "cos", "cos_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "type", "type_missing", "type_novel",
+    "cos", "cos_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "bigram_local", "type", "type_missing", "type_novel",
     "passage", "passage_rank", "first_in_chunk", "log_len", "dangling",
 )
 ABSTAIN_FEATURES = ("top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
@@ -108,6 +108,7 @@ class AnswerSelector:
         top_score = max(hits[0].score, 1e-9)
         shares = [self.keyword_share(terms, self.folded[i]) for i, _ in rows]
         question_bigrams = bigrams(strip_interrogatives(fold(question)))
+        local = _local_weights(question_bigrams, [bigrams(self.folded[i]) & question_bigrams for i, _ in rows])
         out = []
         for (i, rank), c, share in zip(rows, cos, shares, strict=True):
             hit = hits[rank - 1]
@@ -121,6 +122,7 @@ class AnswerSelector:
                 self._neighbour_share(terms, i, -1),
                 self._neighbour_share(terms, i, +1),
                 len(question_bigrams & bigrams(self.folded[i])) / max(len(question_bigrams), 1),
+                sum(local.get(b, 0.0) for b in bigrams(self.folded[i])),
                 float(has_type),
                 float(qtype is not None and not has_type),
                 float(has_type and key_span(question, text) is not None),
@@ -234,6 +236,9 @@ def key_span(question: str, text: str) -> tuple[int, int] | None:
     qtype = question_type(question)
     folded_question = fold(question)
     spans = [sp for sp in entity_spans(text, qtype) if fold(text[sp[0]:sp[1]]) not in folded_question]
+    unit = measure_unit(question) if qtype == "number" else None
+    if unit is not None:
+        spans = [sp for sp in spans if unit.search(text[sp[0]:sp[1]])]
     if not spans:
         return None
     return max(spans, key=lambda sp: sp[1] - sp[0]) if qtype == "list" else spans[0]
@@ -250,6 +255,16 @@ def bigrams(text: str) -> set[str]:
     """Character bigrams of the word characters: keyword evidence that does not depend on jieba
     cutting the question and the sentence the same way."""
     return {a + b for a, b in zip(text, text[1:], strict=False) if a.isalnum() and b.isalnum()}
+
+
+def _local_weights(question_bigrams: set[str], matched: list[set[str]]) -> dict[str, float]:
+    """Weight of each question bigram by how rare it is among the candidate sentences, normalised
+    to sum to 1: the topic's name appears in every sentence of its passage and tells them apart
+    by nothing; the words that paraphrase one sentence do."""
+    n = len(matched)
+    raw = {b: math.log(1 + n / (1 + sum(b in m for m in matched))) for b in question_bigrams}
+    total = sum(raw.values()) or 1.0
+    return {b: w / total for b, w in raw.items()}
 
 
 def _linear(model: dict, features: np.ndarray) -> float:

@@ -57,6 +57,25 @@ _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
 }
 
 
+# A number question that names a measure wants that measure's unit: 面积 wants 平方公里, not 10家.
+# The first matching measure decides (增长率 is a rate even when the question says GDP).
+_MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (re.compile(r"增长率|增速|比例|比重|占比|百分之|\b(rate|percentage|share)\b", re.I), re.compile(r"%|％|百分|成")),
+    (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷")),
+    (re.compile(r"人口|\bpopulation\b", re.I), re.compile(r"人")),
+    (re.compile(r"气温|温度|\btemperature\b", re.I), re.compile(r"度|℃")),
+    (re.compile(r"投资|收入|产值|GDP|金额|资金|价格|票价|费用|成本|营收|\b(price|cost|invest\w*|revenue|income)\b", re.I),
+     re.compile(r"元")),
+    (re.compile(r"距离|多远|长度|\b(distance|how far|length)\b", re.I), re.compile(r"米|公里")),
+    (re.compile(r"重量|多重|\bweigh", re.I), re.compile(r"吨|克|斤")),
+]
+
+
+def measure_unit(question: str) -> re.Pattern[str] | None:
+    """The unit pattern a number question's measure calls for, if it names one."""
+    return next((unit for measure, unit in _MEASURES if measure.search(question)), None)
+
+
 #: Kinds whose entities the patterns find reliably: a sentence without one cannot be the answer.
 RELIABLE_TYPES = frozenset({"number", "time"})
 

@@ -44,7 +44,7 @@ ORG_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()]{2,24}?(?:股份有限公�
 LIST_RE = re.compile(r"[^，。；：、\s]{1,16}(?:、[^，。；：、\s]{1,16})+(?:等)?")
 PERSON_HINT_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?=(?:总书记|主席|教授|先生|女士|院士|同志|表示|指出|强调|认为|说))")
 MANNER_RE = re.compile(r"(?:通过|借助|依托|利用|采用|运用|依靠)[^，。；！？]{2,40}|以[^，。；！？]{2,24}(?:方式|手段|途径|为抓手|为引领)")
-LOCATION_RE = re.compile(r"[\u4e00-\u9fff]{2,8}(?:省|市|县|区|镇|乡|村|港|岛|湾|河|山|湖|海|园区|基地|地区)")
+LOCATION_RE = re.compile(r"(?:(?<=[在于到至往赴、和与及，。；：“（\s])|^)[\u4e00-\u9fff]{1,6}?(?:省|市|县|区|镇|乡|村|港|岛|湾|洲|国)")
 
 _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
     "number": [NUMBER_RE],

@@ -2,8 +2,10 @@
 
 Never trained on CMRC dev or on the seed questions: those stay clean tests.
 
-- Sentence scorer: a linear model over SENTENCE_FEATURES trained listwise (softmax over the
-  candidate sentences of each question; the targets are the sentences that contain a gold answer).
+- Sentence scorer: over SENTENCE_FEATURES, trained listwise (softmax over the candidate sentences of
+  each question; the targets are the sentences that contain a gold answer): a one-hidden-layer MLP
+  for same-script questions (on a 70/30 trial split, top-1 0.769 linear → 0.787 MLP) and a linear
+  model for cross-script ones.
 - Abstention: logistic regression over ABSTAIN_FEATURES. Positives are trial questions asked
   against the trial corpus; negatives are the same questions asked (a) against the seed essays and
   (b) against the trial corpus with the gold passage removed (hard, same-domain negatives). The
@@ -28,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.answer import ABSTAIN_FEATURES, CROSS_SCRIPT_FEATURES, SENTENCE_FEATURES, WEIGHTS_FILE  # noqa: E402
+from rag.answer import ABSTAIN_FEATURES, CROSS_SCRIPT_FEATURES, SENTENCE_FEATURES, WEIGHTS_FILE, model_score  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.evaluate import eval_index_dir, normalize_answer, read_questions  # noqa: E402
 
@@ -55,6 +57,34 @@ def train_listwise(groups: list[tuple[np.ndarray, np.ndarray]], epochs: int = 40
             grad += x.T @ (p - y / y.sum())
         w -= lr * (grad / len(groups) + l2 * w)
     return w
+
+
+def train_listwise_mlp(groups: list[tuple[np.ndarray, np.ndarray]], hidden: int = 16, epochs: int = 300,
+                       lr: float = 0.01, l2: float = 1e-4, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """The same softmax-over-candidates loss through one tanh hidden layer (Adam): it can use
+    interactions the linear ranker cannot (e.g. keyword evidence *and* an entity of the asked kind)."""
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(0, 0.3, (groups[0][0].shape[1], hidden)), np.zeros(hidden), rng.normal(0, 0.3, hidden)]
+    first = [np.zeros_like(p) for p in params]
+    second = [np.zeros_like(p) for p in params]
+    for epoch in range(1, epochs + 1):
+        grads = [np.zeros_like(p) for p in params]
+        for x, y in groups:
+            h = np.tanh(x @ params[0] + params[1])
+            s = h @ params[2]
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            ds = p - y / y.sum()
+            grads[2] += h.T @ ds
+            dh = np.outer(ds, params[2]) * (1 - h ** 2)
+            grads[0] += x.T @ dh
+            grads[1] += dh.sum(axis=0)
+        for k, param in enumerate(params):
+            g = grads[k] / len(groups) + l2 * param
+            first[k] = 0.9 * first[k] + 0.1 * g
+            second[k] = 0.999 * second[k] + 0.001 * g ** 2
+            param -= lr * (first[k] / (1 - 0.9 ** epoch)) / (np.sqrt(second[k] / (1 - 0.999 ** epoch)) + 1e-8)
+    return tuple(params)
 
 
 def train_logistic(x: np.ndarray, y: np.ndarray, epochs: int = 2000, lr: float = 0.5,
@@ -113,12 +143,15 @@ def main() -> None:
     print(f"sentence scorer: {len(records)} trial questions")
     groups = [g for g in sentence_groups(trial, records) if g[1].any()]
     mean, scale = standardizer(np.concatenate([x for x, _, _ in groups]))
-    w = train_listwise([((x - mean) / scale, y) for x, y, _ in groups])
-    top1 = np.mean([y[int(np.argmax(((x - mean) / scale) @ w))] for x, y, _ in groups])
-    print(f"  {len(groups)} questions with an answer sentence among the candidates; train top-1 {top1:.3f}")
-    sentence = {"mean": mean.tolist(), "scale": scale.tolist(), "weights": w.tolist(), "bias": 0.0}
-    for name, weight in zip(SENTENCE_FEATURES, w, strict=True):
-        print(f"    {name:>14} {weight:+.3f}")
+    standardized = [((x - mean) / scale, y) for x, y, _ in groups]
+    w1, b1, w2 = train_listwise_mlp(standardized)
+    sentence = {"mean": mean.tolist(), "scale": scale.tolist(), "hidden": {"W": w1.tolist(), "b": b1.tolist()},
+                "weights": w2.tolist(), "bias": 0.0}
+    sentence_cross = {"mean": mean.tolist(), "scale": scale.tolist(),
+                      "weights": train_listwise(standardized).tolist(), "bias": 0.0}
+    for name, model in [("MLP (same script)", sentence), ("linear (cross-script)", sentence_cross)]:
+        top1 = np.mean([y[int(np.argmax([model_score(model, row) for row in x]))] for x, y, _ in groups])
+        print(f"  {name}: train top-1 {top1:.3f} over {len(groups)} questions with an answer sentence")
 
     print("abstention: positives = trial on trial; negatives = trial on the essays and on trial minus gold")
     all_docs = [d.doc_id for d in trial.documents]
@@ -137,7 +170,7 @@ def main() -> None:
     print("cross-script abstention (dense evidence only), on the English calibration set:")
     english = [(r["question"], 1) for r in read_questions(ROOT / "benchmarks" / "seed_questions_en.jsonl")]
     english += [(r["question"], 0) for r in read_questions(ROOT / "benchmarks" / "calibration_en.jsonl")]
-    english = [(evidence(essays, q, sentence), label) for q, label in english]
+    english = [(evidence(essays, q, sentence_cross), label) for q, label in english]
     english = [(row[cross_columns], label) for row, label in english if row is not None]
     x_en = np.stack([row for row, _ in english])
     abstain_cross = fit_abstention(x_en, np.array([label for _, label in english], dtype=float), 0.95)
@@ -146,7 +179,7 @@ def main() -> None:
         "note": "learned by benchmarks/train_answer.py on CMRC 2018 trial; do not edit by hand",
         "features": {"sentence": list(SENTENCE_FEATURES), "abstain": list(ABSTAIN_FEATURES),
                      "abstain_cross": list(CROSS_SCRIPT_FEATURES)},
-        "sentence": sentence, "abstain": abstain, "abstain_cross": abstain_cross,
+        "sentence": sentence, "sentence_cross": sentence_cross, "abstain": abstain, "abstain_cross": abstain_cross,
     }
     WEIGHTS_FILE.write_text(json.dumps(weights, indent=1), encoding="utf-8")
     print(f"wrote {WEIGHTS_FILE}")

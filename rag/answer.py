@@ -3,8 +3,10 @@ its key span, or abstain when the corpus does not answer.
 
 Each candidate sentence gets a feature vector (question–sentence cosine, IDF-weighted keyword
 evidence in the sentence and in its neighbours, the passage's retrieval score and rank, whether the
-sentence holds the kind of thing the question asks for, …). A linear scorer learned on the CMRC 2018
-*trial* set (``benchmarks/train_answer.py``; the dev set stays a clean test) ranks them. A second
+sentence holds the kind of thing the question asks for, …). A scorer learned on the CMRC 2018 *trial*
+set (``benchmarks/train_answer.py``; the dev set stays a clean test) ranks them: a small MLP for
+questions in the corpus's script, a linear one for cross-script questions (English over Chinese),
+whose keyword features are all zero — outside what the MLP was trained on. A second
 learned scorer over question-level evidence decides whether to answer at all.
 """
 
@@ -160,7 +162,7 @@ class AnswerSelector:
             if not candidates:
                 kind = "number" if qtype == "number" else "date or time"
                 return f"the closest passages hold no {kind} that would answer this"
-        scores = np.array([_linear(sentence_model, c.features) for c in candidates])
+        scores = np.array([model_score(sentence_model, c.features) for c in candidates])
         best = int(np.argmax(scores))
         probabilities = np.exp(scores - scores.max())
         probabilities /= probabilities.sum()
@@ -168,14 +170,15 @@ class AnswerSelector:
 
     def select(self, question: str, retrieval: Retrieval) -> Decision:
         weights = load_weights()
-        best = self.best_candidate(question, retrieval, weights["sentence"])
+        cross = self.cross_script(question)
+        best = self.best_candidate(question, retrieval, weights["sentence_cross" if cross else "sentence"])
         if isinstance(best, str):
             return Decision(None, 0.0, best)
         candidate, evidence = best
-        model = "abstain_cross" if self.cross_script(question) else "abstain"
-        if model == "abstain_cross":
+        model = "abstain_cross" if cross else "abstain"
+        if cross:
             evidence = evidence[[ABSTAIN_FEATURES.index(f) for f in CROSS_SCRIPT_FEATURES]]
-        confidence = _sigmoid(_linear(weights[model], evidence))
+        confidence = _sigmoid(model_score(weights[model], evidence))
         if confidence < weights[model]["threshold"]:
             return Decision(None, confidence, "the documents do not appear to answer this question")
         return Decision(self._answer(question, candidate, confidence), confidence, None)
@@ -267,11 +270,15 @@ def _local_weights(question_bigrams: set[str], matched: list[set[str]]) -> dict[
     return {b: w / total for b, w in raw.items()}
 
 
-def _linear(model: dict, features: np.ndarray) -> float:
+def model_score(model: dict, features: np.ndarray) -> float:
+    """A standardised linear score, or a one-hidden-layer (tanh) one when the model has ``hidden``."""
     mean = np.array(model["mean"], dtype=np.float32)
     scale = np.array(model["scale"], dtype=np.float32)  # never 0: the trainer floors it
-    return float(np.dot((features - mean) / scale, np.array(model["weights"], dtype=np.float32))
-                 + model["bias"])
+    x = (features - mean) / scale
+    if "hidden" in model:
+        x = np.tanh(x @ np.array(model["hidden"]["W"], dtype=np.float32)
+                    + np.array(model["hidden"]["b"], dtype=np.float32))
+    return float(np.dot(x, np.array(model["weights"], dtype=np.float32)) + model["bias"])
 
 
 def _sigmoid(x: float) -> float:

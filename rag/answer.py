@@ -69,9 +69,11 @@ class AnswerSelector:
     def __init__(self, index: LoadedIndex, idf: dict[str, float]):
         self.index = index
         self.idf = idf
+        self.max_idf = max(idf.values(), default=1.0)  # an unknown word is at least as rare as any
         self.doc_text = {d.doc_id: d.text for d in index.corpus.documents}
         self.sentence_text = [self._slice(i) for i in range(len(index.sentences.chunk))]
         self.folded = [fold(t) for t in self.sentence_text]
+        self.sentence_bigrams = [bigrams(t) for t in self.folded]
         self.corpus_cjk = cjk_ratio("".join(c.text[:200] for c in index.chunks[:500]))
 
     def _slice(self, i: int) -> str:
@@ -85,8 +87,7 @@ class AnswerSelector:
         """IDF-weighted share of the question's keywords that appear in a (folded) text."""
         if not terms:
             return 0.0
-        unseen = max(self.idf.values(), default=1.0)
-        weights = [self.idf.get(t, unseen) for t in set(terms)]
+        weights = [self.idf.get(t, self.max_idf) for t in set(terms)]
         found = sum(w for t, w in zip(set(terms), weights, strict=True) if t in text_folded)
         return found / sum(weights)
 
@@ -110,7 +111,7 @@ class AnswerSelector:
         top_score = max(hits[0].score, 1e-9)
         shares = [self.keyword_share(terms, self.folded[i]) for i, _ in rows]
         question_bigrams = bigrams(strip_interrogatives(fold(question)))
-        local = _local_weights(question_bigrams, [bigrams(self.folded[i]) & question_bigrams for i, _ in rows])
+        local = _local_weights(question_bigrams, [self.sentence_bigrams[i] & question_bigrams for i, _ in rows])
         out = []
         for (i, rank), c, share in zip(rows, cos, shares, strict=True):
             hit = hits[rank - 1]
@@ -123,8 +124,8 @@ class AnswerSelector:
                 share - max(shares),
                 self._neighbour_share(terms, i, -1),
                 self._neighbour_share(terms, i, +1),
-                len(question_bigrams & bigrams(self.folded[i])) / max(len(question_bigrams), 1),
-                sum(local.get(b, 0.0) for b in bigrams(self.folded[i])),
+                len(question_bigrams & self.sentence_bigrams[i]) / max(len(question_bigrams), 1),
+                sum(local.get(b, 0.0) for b in self.sentence_bigrams[i] & question_bigrams),
                 float(has_type),
                 float(qtype is not None and not has_type),
                 float(has_type and key_span(question, text) is not None),

@@ -57,6 +57,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.idf = _bm25_idf(index)
+        self.max_idf = max(self.idf.values(), default=1.0)  # an unknown word is at least as rare as any
         self._doc_rows: dict[str, np.ndarray] = {}
         for row, chunk in enumerate(index.chunks):
             self._doc_rows.setdefault(chunk.doc_id, []).append(row)
@@ -131,8 +132,7 @@ class Retriever:
         """IDF-weighted share of the question's keywords that the corpus contains at all."""
         if not terms:
             return 0.0
-        unseen = max(self.idf.values(), default=1.0)  # an unknown word is at least as rare as any
-        weights = [self.idf.get(t, unseen) for t in terms]
+        weights = [self.idf.get(t, self.max_idf) for t in terms]
         found = sum(w for t, w in zip(terms, weights, strict=True) if t in self.idf)
         return found / sum(weights)
 

@@ -175,12 +175,12 @@ def _longest_common_substring(a: str, b: str) -> int:
     return best
 
 
-_PUNCT_RE = re.compile(r"\s+")
+_SPACE_RE = re.compile(r"\s+")
 
 
 def normalize_answer(text: str) -> str:
     """Lower-cased, without whitespace or punctuation (the CMRC evaluation convention)."""
-    text = _PUNCT_RE.sub("", unicodedata.normalize("NFKC", text).lower())
+    text = _SPACE_RE.sub("", unicodedata.normalize("NFKC", text).lower())
     return "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
 
 

@@ -56,7 +56,7 @@ class Candidate:
 @dataclass
 class Decision:
     answer: Answer | None
-    abstain_score: float  # probability-like confidence that the corpus answers the question
+    confidence: float  # probability-like confidence that the corpus answers the question
     reason: str | None
 
 
@@ -96,7 +96,8 @@ class AnswerSelector:
         hits = retrieval.hits[:PASSAGES_FOR_ANSWER]
         if not hits:
             return []
-        qtype = question_type(question)
+        asked = AskedFor.of(question)
+        qtype = asked.qtype
         terms = retrieval.keywords
         rows: list[tuple[int, int]] = []
         for rank, hit in enumerate(hits, start=1):
@@ -128,7 +129,7 @@ class AnswerSelector:
                 sum(local.get(b, 0.0) for b in self.sentence_bigrams[i] & question_bigrams),
                 float(has_type),
                 float(qtype is not None and not has_type),
-                float(has_type and key_span(question, text) is not None),
+                float(bool(asked.novel_spans(text))),
                 hit.score / top_score,
                 1.0 / rank,
                 float(i == self.index.sentences.of_chunk(hit.row).start),
@@ -234,18 +235,38 @@ class AnswerSelector:
         return Answer(text, key_span(question, text), round(confidence, 4), citation)
 
 
+@dataclass(frozen=True)
+class AskedFor:
+    """What a question asks for, worked out once per question (the candidates reuse it)."""
+
+    qtype: str | None
+    folded_question: str
+    unit: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, question: str) -> AskedFor:
+        qtype = question_type(question)
+        return cls(qtype, fold(question), measure_unit(question) if qtype == "number" else None)
+
+    def novel_spans(self, text: str) -> list[tuple[int, int]]:
+        """Entities of the asked-for kind in ``text`` that the question does not already contain
+        (and, for a measured number, that carry the measure's unit)."""
+        spans = [sp for sp in entity_spans(text, self.qtype) if fold(text[sp[0]:sp[1]]) not in self.folded_question]
+        if self.unit is not None:
+            spans = [sp for sp in spans if self.unit.search(text[sp[0]:sp[1]])]
+        return spans
+
+    def key_span(self, text: str) -> tuple[int, int] | None:
+        spans = self.novel_spans(text)
+        if not spans:
+            return None
+        return max(spans, key=lambda sp: sp[1] - sp[0]) if self.qtype == "list" else spans[0]
+
+
 def key_span(question: str, text: str) -> tuple[int, int] | None:
     """The part of ``text`` that answers: the entity of the asked-for kind that the question
     itself does not already contain (a number with its unit, a date, a name, a list)."""
-    qtype = question_type(question)
-    folded_question = fold(question)
-    spans = [sp for sp in entity_spans(text, qtype) if fold(text[sp[0]:sp[1]]) not in folded_question]
-    unit = measure_unit(question) if qtype == "number" else None
-    if unit is not None:
-        spans = [sp for sp in spans if unit.search(text[sp[0]:sp[1]])]
-    if not spans:
-        return None
-    return max(spans, key=lambda sp: sp[1] - sp[0]) if qtype == "list" else spans[0]
+    return AskedFor.of(question).key_span(text)
 
 
 _INTERROGATIVES_RE = re.compile(r"什么|多少|哪些|哪个|哪里|哪儿|哪一|哪|谁|几|何时|何|怎么|怎样|如何|为什么|吗|呢|？|\?")

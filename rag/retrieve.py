@@ -58,10 +58,10 @@ class Retriever:
         self.embedder = embedder
         self.idf = _bm25_idf(index)
         self.max_idf = max(self.idf.values(), default=1.0)  # an unknown word is at least as rare as any
-        self._doc_rows: dict[str, np.ndarray] = {}
+        rows_of: dict[str, list[int]] = {}
         for row, chunk in enumerate(index.chunks):
-            self._doc_rows.setdefault(chunk.doc_id, []).append(row)
-        self._doc_rows = {d: np.array(rows, dtype=np.int64) for d, rows in self._doc_rows.items()}
+            rows_of.setdefault(chunk.doc_id, []).append(row)
+        self._doc_rows = {d: np.array(rows, dtype=np.int64) for d, rows in rows_of.items()}
 
     def search(self, question: str, k: int = 10, mode: str = "hybrid", fusion: str = "adaptive",
                doc_ids: list[str] | None = None) -> Retrieval:

@@ -30,12 +30,23 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.answer import ABSTAIN_FEATURES, CROSS_SCRIPT_FEATURES, SENTENCE_FEATURES, WEIGHTS_FILE, model_score  # noqa: E402
+from rag.answer import (  # noqa: E402
+    ABSTAIN_FEATURES,
+    CROSS_SCRIPT_FEATURES,
+    SENTENCE_FEATURES,
+    WEIGHTS_FILE,
+    AskedFor,
+    model_score,
+)
 from rag.assistant import Assistant  # noqa: E402
 from rag.evaluate import eval_index_dir, normalize_answer, read_questions  # noqa: E402
 
 TRIAL = ROOT.parent / "shared" / "bench" / "cmrc2018-trial"
 SEEDS = ROOT / "seeds"
+#: Where a sentence stands in its passage says a lot in an encyclopedia (the first sentence defines
+#: the subject) and little elsewhere (an essay paragraph opens with a topic sentence): the scorer
+#: learns nothing from it, so it carries to other kinds of text.
+GENRE_PRIORS = ("first_in_chunk",)
 
 
 def standardizer(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,14 +112,23 @@ def sentence_groups(assistant: Assistant, records: list[dict]) -> list[tuple[np.
     groups = []
     for record in records:
         retrieval = assistant.retriever.search(record["question"], k=10)
-        candidates = assistant.selector.candidates(record["question"], retrieval)
+        selector = assistant.selector
+        candidates = selector.candidates(record["question"], retrieval)
+        asked = AskedFor.of(record["question"])
         golds = [normalize_answer(a) for a in record["answers"] if normalize_answer(a)]
-        labels = np.array([any(g in normalize_answer(assistant.selector.sentence_text[c.sentence]) for g in golds)
-                           for c in candidates], dtype=float)
+        quotes = [quote_text(selector, asked, c) for c in candidates]
+        labels = np.array([any(g in normalize_answer(q) for g in golds) for q in quotes], dtype=float)
         if len(candidates):
             groups.append((np.stack([c.features for c in candidates]), labels,
                            {"retrieval": retrieval, "candidates": candidates}))
     return groups
+
+
+def quote_text(selector, asked: AskedFor, candidate) -> str:
+    """What the answer would quote for this candidate: a candidate is right when its quote holds a gold answer."""
+    start, end = selector.quoted_span(asked, candidate)
+    chunk = selector.index.chunks[selector.index.sentences.chunk[candidate.sentence]]
+    return selector.doc_text[chunk.doc_id][start:end]
 
 
 def evidence(assistant: Assistant, question: str, model: dict, doc_ids: list[str] | None = None) -> np.ndarray | None:
@@ -143,6 +163,8 @@ def main() -> None:
     print(f"sentence scorer: {len(records)} trial questions")
     groups = [g for g in sentence_groups(trial, records) if g[1].any()]
     mean, scale = standardizer(np.concatenate([x for x, _, _ in groups]))
+    for name in GENRE_PRIORS:  # a huge scale makes the feature a constant 0 for the model
+        mean[SENTENCE_FEATURES.index(name)], scale[SENTENCE_FEATURES.index(name)] = 0.0, 1e9
     standardized = [((x - mean) / scale, y) for x, y, _ in groups]
     w1, b1, w2 = train_listwise_mlp(standardized)
     sentence = {"mean": mean.tolist(), "scale": scale.tolist(), "hidden": {"W": w1.tolist(), "b": b1.tolist()},

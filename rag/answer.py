@@ -1,7 +1,7 @@
 """Extractive answers: pick the sentence that answers the question from the best few passages, mark
 its key span, or abstain when the corpus does not answer.
 
-Each candidate sentence gets a feature vector (question–sentence cosine, IDF-weighted keyword
+Each candidate sentence gets a feature vector (question–sentence cosine, alone and under its title, IDF-weighted keyword
 evidence in the sentence and in its neighbours, the passage's retrieval score and rank, whether the
 sentence holds the kind of thing the question asks for, …). A scorer learned on the CMRC 2018 *trial*
 set (``benchmarks/train_answer.py``; the dev set stays a clean test) ranks them: a small MLP for
@@ -30,8 +30,8 @@ from rag.types import Answer, Citation
 WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 PASSAGES_FOR_ANSWER = 5
 SENTENCE_FEATURES = (
-    "cos", "cos_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "bigram_local", "type", "type_missing", "type_novel",
-    "passage", "passage_rank", "first_in_chunk", "log_len", "dangling",
+    "cos", "cos_gap", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "bigram_local", "focus", "type", "type_missing",
+    "type_novel", "passage", "passage_rank", "first_in_chunk", "log_len", "dangling",
 )
 ABSTAIN_FEATURES = ("top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
                     "type_asked", "type_novel", "type_absent", "margin")
@@ -107,26 +107,30 @@ class AnswerSelector:
         idx = np.array([i for i, _ in rows])
         if retrieval.query_vector is not None:
             cos = self.index.sentences.vectors[idx] @ retrieval.query_vector
+            cos_context = self.index.sentences.in_context[idx] @ retrieval.query_vector
         else:
-            cos = np.zeros(len(idx), dtype=np.float32)
+            cos = cos_context = np.zeros(len(idx), dtype=np.float32)
         top_score = max(hits[0].score, 1e-9)
         shares = [self.keyword_share(terms, self.folded[i]) for i, _ in rows]
-        question_bigrams = bigrams(strip_interrogatives(fold(question)))
+        question_bigrams = bigrams(strip_interrogatives(asked.folded_question))
         local = _local_weights(question_bigrams, [self.sentence_bigrams[i] & question_bigrams for i, _ in rows])
         out = []
-        for (i, rank), c, share in zip(rows, cos, shares, strict=True):
+        for (i, rank), c, c_context, share in zip(rows, cos, cos_context, shares, strict=True):
             hit = hits[rank - 1]
             text = self.sentence_text[i]
             has_type = bool(entity_spans(text, qtype))
             features = np.array([
                 float(c),
                 float(c - cos.max()),
+                float(c_context),
+                float(c_context - cos_context.max()),
                 share,
                 share - max(shares),
                 self._neighbour_share(terms, i, -1),
                 self._neighbour_share(terms, i, +1),
                 len(question_bigrams & self.sentence_bigrams[i]) / max(len(question_bigrams), 1),
                 sum(local.get(b, 0.0) for b in self.sentence_bigrams[i] & question_bigrams),
+                asked.focus_share(self.sentence_bigrams[i]),
                 float(has_type),
                 float(qtype is not None and not has_type),
                 float(bool(asked.novel_spans(text))),
@@ -162,7 +166,7 @@ class AnswerSelector:
             # 多少 wants a number and 哪一年 a date: a sentence without one cannot be the answer.
             candidates = [c for c in candidates if c.features[SENTENCE_FEATURES.index("type_novel")]]
             if not candidates:
-                kind = "number" if qtype == "number" else "date or time"
+                kind = {"number": "number", "ordinal": "rank"}.get(qtype, "date or time")
                 return f"the closest passages hold no {kind} that would answer this"
         scores = np.array([model_score(sentence_model, c.features) for c in candidates])
         best = int(np.argmax(scores))
@@ -216,19 +220,29 @@ class AnswerSelector:
             float(sorted_p[0] - (sorted_p[1] if len(sorted_p) > 1 else 0.0)),
         ], dtype=np.float32)
 
-    def _answer(self, question: str, candidate: Candidate, confidence: float) -> Answer:
+    def quoted_span(self, asked: AskedFor, candidate: Candidate) -> tuple[int, int]:
+        """Document offsets of what the answer quotes for ``candidate``: its sentence, or two adjacent
+        ones when one alone does not stand. (The trainer labels candidates by this same quote.)"""
         s = self.index.sentences
         i = candidate.sentence
-        chunk = self.index.chunks[s.chunk[i]]
-        start, end = int(s.start[i]), int(s.end[i])
         own = s.of_chunk(int(s.chunk[i]))
+        start, end = int(s.start[i]), int(s.end[i])
         if candidate.features[SENTENCE_FEATURES.index("dangling")] and i > own.start:
-            start = int(s.start[i - 1])  # the previous sentence gives it its subject
-        elif i + 1 < own.stop and _ELABORATION_RE.match(self.sentence_text[i + 1]) \
-                and not key_span(question, self.sentence_text[i]):
-            end = int(s.end[i + 1])  # "…faces problems. For example, A, B and C." — the answer is the list
-        doc_text = self.doc_text[chunk.doc_id]
-        text = doc_text[start:end]
+            return int(s.start[i - 1]), end  # the previous sentence gives it its subject
+        if i + 1 < own.stop:
+            following = self.sentence_text[i + 1]
+            if _ELABORATION_RE.match(following) and not asked.key_span(self.sentence_text[i]):
+                return start, int(s.end[i + 1])  # "…faces problems. For example, A, B and C." — the list
+            if _DANGLING_RE.match(following) and asked.focus_share(self.sentence_bigrams[i + 1]) > \
+                    asked.focus_share(self.sentence_bigrams[i]):
+                # "X is a typical case. Its workshop uses Y." — X introduced, the next one says what was asked
+                return start, int(s.end[i + 1])
+        return start, end
+
+    def _answer(self, question: str, candidate: Candidate, confidence: float) -> Answer:
+        chunk = self.index.chunks[self.index.sentences.chunk[candidate.sentence]]
+        start, end = self.quoted_span(AskedFor.of(question), candidate)
+        text = self.doc_text[chunk.doc_id][start:end]
         doc = self.index.corpus.document(chunk.doc_id)
         citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author,
                             doc.section_path_at(start), chunk.paragraph, start, end)
@@ -242,11 +256,16 @@ class AskedFor:
     qtype: str | None
     folded_question: str
     unit: re.Pattern[str] | None
+    focus: frozenset[str]  # bigrams next to the question word: what the answer sentence talks about
 
     @classmethod
     def of(cls, question: str) -> AskedFor:
         qtype = question_type(question)
-        return cls(qtype, fold(question), measure_unit(question) if qtype == "number" else None)
+        folded = fold(question)
+        return cls(qtype, folded, measure_unit(question) if qtype == "number" else None, focus_bigrams(folded))
+
+    def focus_share(self, sentence_bigrams: set[str]) -> float:
+        return len(self.focus & sentence_bigrams) / max(len(self.focus), 1)
 
     def novel_spans(self, text: str) -> list[tuple[int, int]]:
         """Entities of the asked-for kind in ``text`` that the question does not already contain
@@ -274,6 +293,22 @@ _INTERROGATIVES_RE = re.compile(r"什么|多少|哪些|哪个|哪里|哪儿|哪�
 
 def strip_interrogatives(text: str) -> str:
     return _INTERROGATIVES_RE.sub(" ", text)
+
+
+_FOCUS_REACH = 4
+
+
+def focus_bigrams(folded_question: str) -> frozenset[str]:
+    """The bigrams within a few characters of the question word (体长 in 黄鳍紫鱼体长多少, 原名 in
+    车站的原名是什么): the answer sentence names that attribute, often without the topic, which
+    every sentence of the passage shares. (On CMRC trial, 5-fold: sentence top-1 0.793 → 0.822.)"""
+    found = _INTERROGATIVES_RE.search(folded_question)
+    if found is None:  # "…的原名是" with no question word: the attribute ends the question
+        window = folded_question[-_FOCUS_REACH - 2:]
+    else:
+        window = (folded_question[max(0, found.start() - _FOCUS_REACH):found.start()] + " "
+                  + folded_question[found.end():found.end() + _FOCUS_REACH])
+    return frozenset(bigrams(strip_interrogatives(window)))
 
 
 def bigrams(text: str) -> set[str]:

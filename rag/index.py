@@ -6,7 +6,8 @@ Layout of an index directory::
     <index>/build-<stamp>/manifest.json   (fingerprint, model, settings, versions, file checksums)
                          corpus.json      (documents, sections, chunks, sentences: no re-ingesting)
                          chunks.faiss     (chunk vectors; exact inner product, HNSW when large)
-                         sentences.npy    (sentence vectors, float16, for the answer step)
+                         sentences.npy    (sentence vectors, float16, for retrieval and the answer step)
+                         sentences_in_context.npy  (the same sentences under their title, for the answer step)
                          bm25/            (bm25s over jieba tokens of title + section + text)
     <index>/.build.lock                   (one build at a time)
 
@@ -53,6 +54,7 @@ SETTINGS = {
     "bm25_tokens": "jieba-search/t2s/nfkc/stopwords-v1",
     "bm25_fields": "title+section+text",
     "dense_text": "title+section+text/t2s",
+    "sentence_text": "sentence/t2s + heading+sentence/t2s",
     "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
     "hnsw_m": 32,
     "pipeline": _pipeline_fingerprint(),
@@ -76,6 +78,7 @@ class SentenceTable:
     start: np.ndarray  # int32 document offsets
     end: np.ndarray
     vectors: np.ndarray  # float32, L2-normalised
+    in_context: np.ndarray  # the same under their chunk's title (see sentence_in_context)
 
     def __post_init__(self) -> None:
         # Sentences are stored chunk by chunk, so each chunk's sentences are one contiguous run.
@@ -116,6 +119,16 @@ def context_prefix(chunk: Chunk) -> str:
 def dense_text(chunk: Chunk) -> str:
     prefix = context_prefix(chunk)
     return to_simplified(f"{prefix}\n{chunk.text}" if prefix else chunk.text)
+
+
+def sentence_in_context(chunk: Chunk, sentence: str) -> str:
+    """A sentence under its nearest heading (the document's title when it has no sections).
+    Encyclopedia-style text leaves the topic unsaid ("体长可达50公分" in the entry on a fish): alone,
+    the model cannot tell that the sentence answers a question about that fish (CMRC trial, 5-fold:
+    sentence top-1 0.822 → 0.862 with this cosine as a feature). The nearest heading, not the whole
+    path: an essay's title is a slogan, and a long prefix drowns the sentence."""
+    heading = chunk.section[-1] if chunk.section else chunk.title
+    return to_simplified(f"{heading}\n{sentence}" if heading else sentence)
 
 
 def bm25_tokens(chunk: Chunk) -> list[str]:
@@ -236,11 +249,15 @@ def _write_index_files(folder: Path, corpus: Corpus, embedder, progress: bool) -
 
     doc_text = {d.doc_id: d.text for d in corpus.documents}
     sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
-    texts = [to_simplified(doc_text[chunks[row].doc_id][start:end]) for row, start, end in sentence_rows]
-    sentence_vectors = embedder.encode_documents(texts, progress=progress)
+    texts = [doc_text[chunks[row].doc_id][start:end] for row, start, end in sentence_rows]
+    sentence_vectors = embedder.encode_documents([to_simplified(t) for t in texts], progress=progress)
+    in_context = embedder.encode_documents([sentence_in_context(chunks[row], t)
+                                            for (row, _, _), t in zip(sentence_rows, texts, strict=True)],
+                                           progress=progress)
     table = np.array(sentence_rows, dtype=np.int32).reshape(-1, 3)
     np.save(folder / "sentence_rows.npy", table)
     np.save(folder / "sentences.npy", sentence_vectors.astype(np.float16))
+    np.save(folder / "sentences_in_context.npy", in_context.astype(np.float16))
 
     retriever = bm25s.BM25()
     retriever.index([bm25_tokens(c) or [""] for c in chunks], show_progress=progress)
@@ -329,12 +346,14 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
             chunk_vectors.hnsw.efSearch = HNSW_EF_SEARCH
         rows = np.load(folder / "sentence_rows.npy")
         sentences = SentenceTable(chunk=rows[:, 0], start=rows[:, 1], end=rows[:, 2],
-                                  vectors=np.load(folder / "sentences.npy").astype(np.float32))
+                                  vectors=np.load(folder / "sentences.npy").astype(np.float32),
+                                  in_context=np.load(folder / "sentences_in_context.npy").astype(np.float32))
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
     except Exception as error:  # any unreadable piece means the same thing to the user
         raise IndexStateError(f"the index at {index_dir} is corrupt ({error}): run `rag build` again") from error
     chunks = corpus.chunks()
-    if chunk_vectors.ntotal != len(chunks) or len(sentences.chunk) != len(sentences.vectors):
+    if chunk_vectors.ntotal != len(chunks) or not len(sentences.chunk) == len(sentences.vectors) == len(
+            sentences.in_context):
         raise IndexStateError(f"the index at {index_dir} is inconsistent: run `rag build` again")
     return LoadedIndex(folder, manifest, corpus, chunks, chunk_vectors, sentences, bm25)
 

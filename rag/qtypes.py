@@ -13,6 +13,7 @@ import re
 _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
+    ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|\brank(s|ed)? (in|among|within)\b", re.I)),
     ("number", re.compile(r"多少|(?<!哪)几[个户家名项座条种所位次倍岁亿万千百十]?|多大|多高|多长|多重|多远|多深|多宽|"
                           r"百分之|比例|\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
                           r"\bnumber of\b", re.I)),
@@ -41,6 +42,8 @@ TIME_RE = re.compile(r"(?:公元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d
                      r"(?:上|下|中)?半年|\d{1,2}\s*月(?:份)?|[一二三四五六七八九十〇零]{2,4}年")
 ORG_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()]{2,24}?(?:股份有限公司|有限责任公司|有限公司|公司|集团|大学|学院|研究院|研究所|"
                     r"委员会|党校|政府|银行|协会|中心|医院|分公司|部|局|厅|署)")
+# 排名第四, 第3批, 第十届: the rank itself (the number pattern leaves out what follows 第).
+ORDINAL_RE = re.compile(r"第\s*(?:\d+|[一二三四五六七八九十百]+)\s*(?:名|位|批|届|次|个|大|家)?")
 LIST_RE = re.compile(r"[^，。；：、\s]{1,16}(?:、[^，。；：、\s]{1,16})+(?:等)?")
 PERSON_HINT_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?=(?:总书记|主席|教授|先生|女士|院士|同志|表示|指出|强调|认为|说))")
 MANNER_RE = re.compile(r"(?:通过|借助|依托|利用|采用|运用|依靠)[^，。；！？]{2,40}|以[^，。；！？]{2,24}(?:方式|手段|途径|为抓手|为引领)")
@@ -49,6 +52,7 @@ LOCATION_RE = re.compile(r"(?:(?<=[在于到至往赴、和与及，。；：“
 _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
     "number": [NUMBER_RE],
     "time": [TIME_RE],
+    "ordinal": [ORDINAL_RE],
     "org": [ORG_RE],
     "list": [LIST_RE],
     "person": [PERSON_HINT_RE],
@@ -77,7 +81,7 @@ def measure_unit(question: str) -> re.Pattern[str] | None:
 
 
 #: Kinds whose entities the patterns find reliably: a sentence without one cannot be the answer.
-RELIABLE_TYPES = frozenset({"number", "time"})
+RELIABLE_TYPES = frozenset({"number", "time", "ordinal"})
 
 
 def question_type(question: str) -> str | None:

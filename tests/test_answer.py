@@ -10,10 +10,11 @@ import sys
 import pytest
 
 from conftest import PROJECT_ROOT
-from rag.answer import key_span
+from rag.answer import focus_bigrams, key_span
 from rag.assistant import Assistant, clean_question
 from rag.errors import QuestionError
 from rag.qtypes import question_type
+from rag.textproc import fold
 
 QUESTIONS = [
     "营口有多少个千亿级产业集群？",
@@ -109,15 +110,57 @@ def test_questions_are_cleaned_of_invisible_characters():
     ("营口有多少户企业？", "number"), ("何时召开？", "time"), ("哪一年成立？", "time"),
     ("谁写的？", "person"), ("哪家公司生产？", "org"), ("有哪些产业？", "list"),
     ("How many companies?", "number"), ("When did it open?", "time"), ("Who wrote it?", "person"),
-    ("为什么要改革？", None),
+    ("在全省排第几？", "ordinal"), ("What rank does it hold?", "ordinal"), ("为什么要改革？", None),
 ])
 def test_question_types(question, kind):
     assert question_type(question) == kind
 
 
+def test_a_rank_question_marks_the_rank():
+    text = "营口省级专精特新企业数量居全省第四位，共计137户。"
+    assert text[slice(*key_span("营口专精特新企业数量在全省排第几？", text))] == "第四位"
+
+
 def test_key_span_prefers_the_entity_the_question_does_not_contain():
     text = "根据2024年名单，营口有13户企业获评，全市共计137户。"
     assert text[slice(*key_span("2024年名单中营口有多少户企业获评？", text))] == "13户"
+
+
+ENCYCLOPEDIA = [
+    ("黄鳍紫鱼", "黄鳍紫鱼，又称黄鳍姬鲷，为辐鳍鱼纲鲈形目的其中一个种。本鱼分布于印度洋及西太平洋区。"
+              "栖息在较深的水域，独游或小群活动。以其他鱼类、甲壳类为食。体长可达五十公分。"),
+    ("夜来香", "夜来香是萝藦科夜来香属的植物，别名夜香花。枝条细长，夏秋傍晚开花，飘出阵阵浓香。"
+             "原产于华南，一般生于山坡灌木丛中。以种子或扦插繁殖。"),
+]
+
+
+@pytest.fixture(scope="module")
+def encyclopedia(tmp_path_factory, shared_cache) -> Assistant:
+    """Two encyclopedia-style entries whose sentences, like Wikipedia's, leave their topic unsaid."""
+    folder = tmp_path_factory.mktemp("encyclopedia")
+    lines = [json.dumps({"id": f"e{i}-p0", "doc_id": f"e{i}", "title": title, "text": text}, ensure_ascii=False)
+             for i, (title, text) in enumerate(ENCYCLOPEDIA)]
+    (folder / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAG_CACHE_DIR", str(shared_cache))  # the session's converted model
+        return Assistant.open(folder / "index", corpus=folder / "corpus.jsonl", progress=False)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("黄鳍紫鱼以什么为食？", "甲壳类"),
+    ("黄鳍紫鱼栖息在怎样的水域？", "较深的水域"),
+    ("夜来香怎么繁殖？", "扦插"),
+])
+def test_a_sentence_that_leaves_its_topic_unsaid_still_answers(encyclopedia, question, expected):
+    response = encyclopedia.ask(question)
+    assert not response.abstained, response.message
+    assert expected in response.answer.text
+
+
+def test_focus_is_the_attribute_next_to_the_question_word():
+    assert "体长" in focus_bigrams(fold("黄鳍紫鱼体长多少？"))
+    assert "黄鳍" not in focus_bigrams(fold("黄鳍紫鱼体长多少？"))
+    assert "原名" in focus_bigrams(fold("那须盐原车站的原名是"))  # no question word: the end
 
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index import LoadedIndex
-from rag.qtypes import RELIABLE_TYPES, entity_spans, measure_unit, question_type
+from rag.index import LoadedIndex, title_subject
+from rag.qtypes import RELIABLE_TYPES, entity_spans, is_passage_lookup, measure_unit, question_type
 from rag.retrieve import Retrieval
 from rag.textproc import cjk_ratio, fold
 from rag.types import Answer, Citation
@@ -30,8 +30,8 @@ from rag.types import Answer, Citation
 WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 PASSAGES_FOR_ANSWER = 5
 SENTENCE_FEATURES = (
-    "cos", "cos_gap", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "bigram_local", "focus", "type", "type_missing",
-    "type_novel", "passage", "passage_rank", "first_in_chunk", "log_len", "dangling",
+    "cos", "cos_gap", "has_subject", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "bigram_local", "focus", "type", "type_missing",
+    "type_novel", "passage", "passage_rank", "log_len",
 )
 ABSTAIN_FEATURES = ("top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
                     "type_asked", "type_novel", "type_absent", "margin")
@@ -71,6 +71,7 @@ class AnswerSelector:
         self.idf = idf
         self.max_idf = max(idf.values(), default=1.0)  # an unknown word is at least as rare as any
         self.doc_text = {d.doc_id: d.text for d in index.corpus.documents}
+        self.has_subject = {d.doc_id: title_subject(d) is not None for d in index.corpus.documents}
         self.sentence_text = [self._slice(i) for i in range(len(index.sentences.chunk))]
         self.folded = [fold(t) for t in self.sentence_text]
         self.sentence_bigrams = [bigrams(t) for t in self.folded]
@@ -122,6 +123,7 @@ class AnswerSelector:
             features = np.array([
                 float(c),
                 float(c - cos.max()),
+                float(self.has_subject[self.index.chunks[hit.row].doc_id]),
                 float(c_context),
                 float(c_context - cos_context.max()),
                 share,
@@ -136,9 +138,7 @@ class AnswerSelector:
                 float(bool(asked.novel_spans(text))),
                 hit.score / top_score,
                 1.0 / rank,
-                float(i == self.index.sentences.of_chunk(hit.row).start),
                 math.log1p(len(text)),
-                float(bool(_DANGLING_RE.match(text)) or len(text) < _MIN_STANDALONE),
             ], dtype=np.float32)
             out.append(Candidate(i, rank, features))
         return out
@@ -227,7 +227,7 @@ class AnswerSelector:
         i = candidate.sentence
         own = s.of_chunk(int(s.chunk[i]))
         start, end = int(s.start[i]), int(s.end[i])
-        if candidate.features[SENTENCE_FEATURES.index("dangling")] and i > own.start:
+        if leans_on_previous(self.sentence_text[i]) and i > own.start:
             return int(s.start[i - 1]), end  # the previous sentence gives it its subject
         if i + 1 < own.stop:
             following = self.sentence_text[i + 1]
@@ -247,6 +247,11 @@ class AnswerSelector:
         citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author,
                             doc.section_path_at(start), chunk.paragraph, start, end)
         return Answer(text, key_span(question, text), round(confidence, 4), citation)
+
+
+def leans_on_previous(sentence: str) -> bool:
+    """这/其/该… openings and fragments: the sentence does not stand without the one before it."""
+    return bool(_DANGLING_RE.match(sentence)) or len(sentence) < _MIN_STANDALONE
 
 
 @dataclass(frozen=True)
@@ -302,6 +307,8 @@ def focus_bigrams(folded_question: str) -> frozenset[str]:
     """The bigrams within a few characters of the question word (体长 in 黄鳍紫鱼体长多少, 原名 in
     车站的原名是什么): the answer sentence names that attribute, often without the topic, which
     every sentence of the passage shares. (On CMRC trial, 5-fold: sentence top-1 0.793 → 0.822.)"""
+    if is_passage_lookup(folded_question):
+        return frozenset()
     found = _INTERROGATIVES_RE.search(folded_question)
     if found is None:  # "…的原名是" with no question word: the attribute ends the question
         window = folded_question[-_FOCUS_REACH - 2:]

@@ -7,7 +7,7 @@ Layout of an index directory::
                          corpus.json      (documents, sections, chunks, sentences: no re-ingesting)
                          chunks.faiss     (chunk vectors; exact inner product, HNSW when large)
                          sentences.npy    (sentence vectors, float16, for retrieval and the answer step)
-                         sentences_in_context.npy  (the same sentences under their title, for the answer step)
+                         sentences_in_context.npy  (the same under their document's subject, for the answer step)
                          bm25/            (bm25s over jieba tokens of title + section + text)
     <index>/.build.lock                   (one build at a time)
 
@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -34,8 +35,8 @@ import numpy as np
 
 from rag import __version__, config
 from rag.errors import IndexStateError
-from rag.textproc import keywords, to_simplified
-from rag.types import Chunk, Corpus
+from rag.textproc import fold, keywords, to_simplified
+from rag.types import Chunk, Corpus, Document
 
 FORMAT_VERSION = 1
 
@@ -54,7 +55,7 @@ SETTINGS = {
     "bm25_tokens": "jieba-search/t2s/nfkc/stopwords-v1",
     "bm25_fields": "title+section+text",
     "dense_text": "title+section+text/t2s",
-    "sentence_text": "sentence/t2s + heading+sentence/t2s",
+    "sentence_text": "sentence/t2s + subject+sentence/t2s",
     "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
     "hnsw_m": 32,
     "pipeline": _pipeline_fingerprint(),
@@ -78,7 +79,7 @@ class SentenceTable:
     start: np.ndarray  # int32 document offsets
     end: np.ndarray
     vectors: np.ndarray  # float32, L2-normalised
-    in_context: np.ndarray  # the same under their chunk's title (see sentence_in_context)
+    in_context: np.ndarray  # the same under their document's subject, if it has one (see title_subject)
 
     def __post_init__(self) -> None:
         # Sentences are stored chunk by chunk, so each chunk's sentences are one contiguous run.
@@ -121,14 +122,24 @@ def dense_text(chunk: Chunk) -> str:
     return to_simplified(f"{prefix}\n{chunk.text}" if prefix else chunk.text)
 
 
-def sentence_in_context(chunk: Chunk, sentence: str) -> str:
-    """A sentence under its nearest heading (the document's title when it has no sections).
-    Encyclopedia-style text leaves the topic unsaid ("体长可达50公分" in the entry on a fish): alone,
-    the model cannot tell that the sentence answers a question about that fish (CMRC trial, 5-fold:
-    sentence top-1 0.822 → 0.862 with this cosine as a feature). The nearest heading, not the whole
-    path: an essay's title is a slogan, and a long prefix drowns the sentence."""
-    heading = chunk.section[-1] if chunk.section else chunk.title
-    return to_simplified(f"{heading}\n{sentence}" if heading else sentence)
+_DISAMBIGUATOR_RE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
+def title_subject(document: Document) -> str | None:
+    """The document's subject when its title names one: an encyclopedia entry's title ("杨昊 (足球运动员)"
+    → 杨昊) recurs in its body; an essay's headline slogan does not."""
+    subject = fold(_DISAMBIGUATOR_RE.sub("", document.title)).strip()
+    if not subject:
+        return None
+    return subject if any(subject in fold(chunk.text) for chunk in document.chunks) else None
+
+
+def sentence_in_context(subject: str, sentence: str) -> str:
+    """A sentence under its document's subject. Encyclopedia-style text leaves the subject unsaid
+    ("体长可达50公分" in the entry on a fish): alone, the model cannot tell that the sentence answers a
+    question about that fish (CMRC trial, 5-fold: sentence top-1 0.822 → 0.862 with this cosine as a
+    feature). Documents without a subject keep the plain vector: an essay's sentences name their own."""
+    return to_simplified(f"{subject}\n{sentence}")
 
 
 def bm25_tokens(chunk: Chunk) -> list[str]:
@@ -251,9 +262,13 @@ def _write_index_files(folder: Path, corpus: Corpus, embedder, progress: bool) -
     sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
     texts = [doc_text[chunks[row].doc_id][start:end] for row, start, end in sentence_rows]
     sentence_vectors = embedder.encode_documents([to_simplified(t) for t in texts], progress=progress)
-    in_context = embedder.encode_documents([sentence_in_context(chunks[row], t)
-                                            for (row, _, _), t in zip(sentence_rows, texts, strict=True)],
-                                           progress=progress)
+    subjects = {d.doc_id: title_subject(d) for d in corpus.documents}
+    in_context = sentence_vectors.copy()
+    framed = [(k, subjects[chunks[row].doc_id]) for k, (row, _, _) in enumerate(sentence_rows)]
+    framed = [(k, subject) for k, subject in framed if subject]
+    if framed:
+        in_context[[k for k, _ in framed]] = embedder.encode_documents(
+            [sentence_in_context(subject, texts[k]) for k, subject in framed], progress=progress)
     table = np.array(sentence_rows, dtype=np.int32).reshape(-1, 3)
     np.save(folder / "sentence_rows.npy", table)
     np.save(folder / "sentences.npy", sentence_vectors.astype(np.float16))

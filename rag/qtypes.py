@@ -16,7 +16,9 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|\brank(s|ed)? (in|among|within)\b", re.I)),
     ("number", re.compile(r"多少|(?<!哪)几[个户家名项座条种所位次倍岁亿万千百十]?|多大|多高|多长|多重|多远|多深|多宽|"
                           r"百分之|比例|\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
-                          r"\bnumber of\b", re.I)),
+                          r"\bnumber of\b|\bwhat (is|was|are|were) the (total |overall |annual )?"
+                          r"(investment|cost|price|area|population|revenue|output|value|amount|size|length|distance)\b",
+                          re.I)),
     ("person", re.compile(r"谁|哪位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b", re.I)),
     ("org", re.compile(r"哪[家个所些]*(公司|企业|机构|单位|大学|学校|集团|部门|组织)|什么(公司|企业|机构|单位|组织)|"
                        r"which (company|companies|firm|enterprise|organi[sz]ation|institution)|"
@@ -33,7 +35,8 @@ _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|�
 _UNIT = (r"(?:%|％|‰|个百分点|元|美元|户|家|个|名|位|项|座|条|种|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|米|公里|千米|平方米|"
          r"平方公里|亩|公顷|年|岁|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|篇|本)")
 # A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级).
-NUMBER_RE = re.compile(rf"(?<![第\d.,])(?!\d{{4}}\s*年)(?:\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十][{_CN_NUM}]*)\s*(?:多|余)?"
+# A lone 一 before a measure word is mostly an article (一批企业 "a group of firms"), not a count.
+NUMBER_RE = re.compile(rf"(?<![第\d.,])(?!\d{{4}}\s*年)(?!一(?![{_CN_NUM}]))(?:\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十][{_CN_NUM}]*)\s*(?:多|余)?"
                        rf"\s*{_MAGNITUDE}?\s*{_UNIT}"
                        rf"|(?<![第\d.,])\d+(?:[.,]\d+)*\s*(?:多|余)?\s*{_MAGNITUDE}"
                        rf"|(?<![第\d.,])\d+(?:[.,]\d+)*(?![\d.,]|\s*[年月日号])")
@@ -84,7 +87,19 @@ def measure_unit(question: str) -> re.Pattern[str] | None:
 RELIABLE_TYPES = frozenset({"number", "time", "ordinal"})
 
 
+_SENTENCE_END_RE = re.compile(r"[。！？!?；;]")
+
+
+def is_passage_lookup(question: str) -> bool:
+    """A pasted passage (several sentences, not ending in a question mark) is looked up, not asked:
+    a 如何 inside it is part of the text, not a request for a method."""
+    text = question.strip()
+    return len(text) > 40 and bool(_SENTENCE_END_RE.search(text[:-1])) and not text.endswith(("？", "?"))
+
+
 def question_type(question: str) -> str | None:
+    if is_passage_lookup(question):
+        return None
     for name, pattern in _QUESTION_PATTERNS:
         if pattern.search(question):
             return name

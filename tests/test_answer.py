@@ -110,10 +110,21 @@ def test_questions_are_cleaned_of_invisible_characters():
     ("营口有多少户企业？", "number"), ("何时召开？", "time"), ("哪一年成立？", "time"),
     ("谁写的？", "person"), ("哪家公司生产？", "org"), ("有哪些产业？", "list"),
     ("How many companies?", "number"), ("When did it open?", "time"), ("Who wrote it?", "person"),
-    ("在全省排第几？", "ordinal"), ("What rank does it hold?", "ordinal"), ("为什么要改革？", None),
+    ("What is the total investment of the park?", "number"), ("在全省排第几？", "ordinal"), ("What rank does it hold?", "ordinal"), ("为什么要改革？", None),
 ])
 def test_question_types(question, kind):
     assert question_type(question) == kind
+
+
+def test_a_lone_yi_before_a_measure_word_is_an_article_not_a_count():
+    text = "一批高新技术企业蓬勃发展，共计137户。"
+    assert text[slice(*key_span("有多少户企业？", text))] == "137户"
+
+
+def test_a_pasted_passage_asks_for_no_kind_of_answer():
+    passage = "在此背景下，结合营口市的实际情况，如何贯彻落实这些讲话精神，已成为亟待解决的关键问题。这是一段被粘贴的原文。"
+    assert question_type(passage) is None
+    assert question_type("营口很好。营口有多少户企业？") == "number"
 
 
 def test_a_rank_question_marks_the_rank():

@@ -16,6 +16,7 @@ from rag import index as index_module
 from rag.errors import IndexStateError
 from rag.index import CURRENT, build_index, index_status, load_index
 from rag.ingest import load_corpus
+from rag.types import Chunk, Document
 
 MINI_TEXT = """# 小城图书馆年度报告
 
@@ -45,6 +46,16 @@ def test_round_trip_restores_corpus_vectors_and_bm25(seed_index):
     assert len(loaded.sentences.chunk) == sum(len(c.sentences) for c in fresh.chunks())
     assert loaded.manifest["counts"]["documents"] == 3
     assert loaded.bm25.get_scores(["营口"]).shape == (len(fresh.chunks()),)
+
+
+def test_only_documents_whose_title_names_their_subject_get_sentences_in_context(seed_index):
+    index = load_index(seed_index)
+    # The essays' headline slogans never recur in their bodies: their sentences stand alone.
+    assert all(index_module.title_subject(d) is None for d in index.corpus.documents)
+    assert (index.sentences.in_context == index.sentences.vectors).all()
+    entry = Document("d", "x.jsonl", "杨昊 (足球运动员)", "", "", "杨昊 (足球运动员)\n杨昊是中国足球运动员。",
+                     chunks=[Chunk("d-0", "d", "x.jsonl", "杨昊 (足球运动员)", "", [], 1, "杨昊是中国足球运动员。", 0, 11)])
+    assert index_module.title_subject(entry) == "杨昊"  # the disambiguator is not part of the name
 
 
 def test_status_is_ok_for_the_same_corpus_and_model(mini_corpus, tmp_path):

@@ -138,7 +138,8 @@ def answer_metrics(assistant, records: list[dict], mode: str) -> dict:
     metrics = {
         "answerable": len(answerable), "unanswerable": len(unanswerable),
         "answer_hit@1": round(hit / n, 4), "span_em": round(em / n, 4), "span_f1": round(f1 / n, 4),
-        "citation_doc_accuracy": round(doc_hit / n, 4),
+        "citation_doc_accuracy": round(doc_hit / n, 4),  # an abstention counts as a wrong citation
+        "citation_doc_accuracy_answered": round(doc_hit / max(len(answerable) - abstained_answerable, 1), 4),
         "abstention_rate": round(abstained_total / max(len(records), 1), 4),
         "abstained_answerable": round(abstained_answerable / n, 4),
         "latency_ms": {"median": _median(latencies), "p95": _p95(latencies)},
@@ -217,7 +218,8 @@ def format_report(report: dict) -> str:
     if "answers" in report:
         a = report["answers"]
         lines.append(f"answers: hit@1 {a['answer_hit@1']:.3f}  span EM {a['span_em']:.3f}  span F1 {a['span_f1']:.3f}  "
-                     f"citation doc {a['citation_doc_accuracy']:.3f}  abstained {a['abstention_rate']:.3f} "
+                     f"citation doc {a['citation_doc_accuracy']:.3f} (of answers given "
+                     f"{a['citation_doc_accuracy_answered']:.3f})  abstained {a['abstention_rate']:.3f} "
                      f"(answerable {a['abstained_answerable']:.3f})")
         if "abstention_recall" in a:
             lines.append(f"abstention: precision {a['abstention_precision']:.3f}  recall {a['abstention_recall']:.3f}")

@@ -94,19 +94,35 @@ def train_listwise_mlp(groups: list[tuple[np.ndarray, np.ndarray]], hidden: int 
     return tuple(params)
 
 
-def cross_validated_top1(groups: list[tuple[np.ndarray, np.ndarray, dict]], folds: int = 5) -> float:
-    """Share of held-out questions whose top-scored candidate holds a gold answer."""
+Groups = list[tuple[np.ndarray, np.ndarray]]  # per question: candidate features, 0/1 labels
+
+
+def sentence_models(groups: Groups) -> tuple[dict, dict]:
+    """The same-script MLP and the cross-script linear scorer, over the same standardisation."""
+    mean, scale = standardizer(np.concatenate([x for x, _ in groups]))
+    standardized = [((x - mean) / scale, y) for x, y in groups]
+    w1, b1, w2 = train_listwise_mlp(standardized)
+    mlp = {"mean": mean.tolist(), "scale": scale.tolist(), "hidden": {"W": w1.tolist(), "b": b1.tolist()},
+           "weights": w2.tolist(), "bias": 0.0}
+    linear = {"mean": mean.tolist(), "scale": scale.tolist(),
+              "weights": train_listwise(standardized).tolist(), "bias": 0.0}
+    return mlp, linear
+
+
+def top1(model: dict, groups: Groups) -> float:
+    """Share of questions whose top-scored candidate holds a gold answer."""
+    return float(np.mean([y[int(np.argmax([model_score(model, row) for row in x]))] for x, y in groups]))
+
+
+def cross_validated_top1(groups: Groups, folds: int = 5) -> float:
+    """The MLP's top-1 on held-out questions, 5-fold."""
     order = np.random.default_rng(0).permutation(len(groups))
-    hits = []
+    scores = []
     for fold in range(folds):
         held_out = set(order[fold::folds].tolist())
-        train = [g for k, g in enumerate(groups) if k not in held_out]
-        mean, scale = standardizer(np.concatenate([x for x, _, _ in train]))
-        w1, b1, w2 = train_listwise_mlp([((x - mean) / scale, y) for x, y, _ in train])
-        model = {"mean": mean, "scale": scale, "hidden": {"W": w1, "b": b1}, "weights": w2, "bias": 0.0}
-        hits += [y[int(np.argmax([model_score(model, row) for row in x]))] for k, (x, y, _) in enumerate(groups)
-                 if k in held_out]
-    return float(np.mean(hits))
+        mlp, _ = sentence_models([g for k, g in enumerate(groups) if k not in held_out])
+        scores.append(top1(mlp, [g for k, g in enumerate(groups) if k in held_out]) * len(held_out))
+    return sum(scores) / len(groups)
 
 
 def train_logistic(x: np.ndarray, y: np.ndarray, epochs: int = 2000, lr: float = 0.5,
@@ -119,33 +135,26 @@ def train_logistic(x: np.ndarray, y: np.ndarray, epochs: int = 2000, lr: float =
     return w, b
 
 
-def sentence_groups(assistant: Assistant, records: list[dict]) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+def sentence_groups(assistant: Assistant, records: list[dict]) -> Groups:
+    """Each question's candidates; a candidate is right when what the answer would quote for it
+    holds a gold answer."""
     groups = []
     for record in records:
         retrieval = assistant.retriever.search(record["question"], k=10)
-        selector = assistant.selector
-        candidates = selector.candidates(record["question"], retrieval)
         asked = AskedFor.of(record["question"])
+        candidates = assistant.selector.candidates(asked, retrieval)
         golds = [normalize_answer(a) for a in record["answers"] if normalize_answer(a)]
-        quotes = [quote_text(selector, asked, c) for c in candidates]
-        labels = np.array([any(g in normalize_answer(q) for g in golds) for q in quotes], dtype=float)
-        if len(candidates):
-            groups.append((np.stack([c.features for c in candidates]), labels,
-                           {"retrieval": retrieval, "candidates": candidates}))
+        quotes = [normalize_answer(assistant.selector.quote(asked, c)[2]) for c in candidates]
+        if candidates:
+            groups.append((np.stack([c.features for c in candidates]),
+                           np.array([any(g in q for g in golds) for q in quotes], dtype=float)))
     return groups
-
-
-def quote_text(selector, asked: AskedFor, candidate) -> str:
-    """What the answer would quote for this candidate: a candidate is right when its quote holds a gold answer."""
-    start, end = selector.quoted_span(asked, candidate)
-    chunk = selector.index.chunks[selector.index.sentences.chunk[candidate.sentence]]
-    return selector.doc_text[chunk.doc_id][start:end]
 
 
 def evidence(assistant: Assistant, question: str, model: dict, doc_ids: list[str] | None = None) -> np.ndarray | None:
     """The abstention evidence the answer step would see (None: it abstains before scoring)."""
     retrieval = assistant.retriever.search(question, k=10, doc_ids=doc_ids)
-    best = assistant.selector.best_candidate(question, retrieval, model)
+    best = assistant.selector.best_candidate(AskedFor.of(question), retrieval, model)
     return None if isinstance(best, str) else best[1]
 
 
@@ -174,18 +183,11 @@ def main() -> None:
 
     print(f"sentence scorer: {len(records)} trial questions")
     groups = [g for g in sentence_groups(trial, records) if g[1].any()]
-    mean, scale = standardizer(np.concatenate([x for x, _, _ in groups]))
-    standardized = [((x - mean) / scale, y) for x, y, _ in groups]
-    w1, b1, w2 = train_listwise_mlp(standardized)
-    sentence = {"mean": mean.tolist(), "scale": scale.tolist(), "hidden": {"W": w1.tolist(), "b": b1.tolist()},
-                "weights": w2.tolist(), "bias": 0.0}
-    sentence_cross = {"mean": mean.tolist(), "scale": scale.tolist(),
-                      "weights": train_listwise(standardized).tolist(), "bias": 0.0}
+    sentence, sentence_cross = sentence_models(groups)
     if args.cv:
         print(f"  MLP 5-fold cross-validated top-1: {cross_validated_top1(groups):.3f}")
     for name, model in [("MLP (same script)", sentence), ("linear (cross-script)", sentence_cross)]:
-        top1 = np.mean([y[int(np.argmax([model_score(model, row) for row in x]))] for x, y, _ in groups])
-        print(f"  {name}: train top-1 {top1:.3f} over {len(groups)} questions with an answer sentence")
+        print(f"  {name}: train top-1 {top1(model, groups):.3f} over {len(groups)} questions with an answer sentence")
 
     print("abstention: positives = trial on trial; negatives = trial on the essays and on trial minus gold")
     all_docs = [d.doc_id for d in trial.documents]

@@ -1,9 +1,10 @@
 """Extractive answers: pick the sentence that answers the question from the best few passages, mark
 its key span, or abstain when the corpus does not answer.
 
-Each candidate sentence gets a feature vector (question–sentence cosine, alone and under its title, IDF-weighted keyword
-evidence in the sentence and in its neighbours, the passage's retrieval score and rank, whether the
-sentence holds the kind of thing the question asks for, …). A scorer learned on the CMRC 2018 *trial*
+Each candidate sentence gets a feature vector (question–sentence cosine, alone and under its
+document's subject, IDF-weighted keyword evidence in the sentence and in its neighbours, the
+passage's retrieval score and rank, whether the sentence holds the kind of thing the question asks
+for, …). A scorer learned on the CMRC 2018 *trial*
 set (``benchmarks/train_answer.py``; the dev set stays a clean test) ranks them: a small MLP for
 questions in the corpus's script, a linear one for cross-script questions (English over Chinese),
 whose keyword features are all zero — outside what the MLP was trained on. A second
@@ -21,17 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index import LoadedIndex, title_subject
+from rag.index import LoadedIndex
 from rag.qtypes import RELIABLE_TYPES, entity_spans, is_passage_lookup, measure_unit, question_type
 from rag.retrieve import Retrieval
 from rag.textproc import cjk_ratio, fold
-from rag.types import Answer, Citation
+from rag.types import Answer, Chunk, Citation
 
 WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
 PASSAGES_FOR_ANSWER = 5
 SENTENCE_FEATURES = (
-    "cos", "cos_gap", "has_subject", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next", "bigram", "bigram_local", "focus", "type", "type_missing",
-    "type_novel", "passage", "passage_rank", "log_len",
+    "cos", "cos_gap", "has_subject", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next",
+    "bigram", "bigram_local", "focus", "type", "type_missing", "type_novel", "passage", "passage_rank", "log_len",
 )
 ABSTAIN_FEATURES = ("top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
                     "type_asked", "type_novel", "type_absent", "margin")
@@ -71,7 +72,6 @@ class AnswerSelector:
         self.idf = idf
         self.max_idf = max(idf.values(), default=1.0)  # an unknown word is at least as rare as any
         self.doc_text = {d.doc_id: d.text for d in index.corpus.documents}
-        self.has_subject = {d.doc_id: title_subject(d) is not None for d in index.corpus.documents}
         self.sentence_text = [self._slice(i) for i in range(len(index.sentences.chunk))]
         self.folded = [fold(t) for t in self.sentence_text]
         self.sentence_bigrams = [bigrams(t) for t in self.folded]
@@ -92,12 +92,11 @@ class AnswerSelector:
         found = sum(w for t, w in zip(set(terms), weights, strict=True) if t in text_folded)
         return found / sum(weights)
 
-    def candidates(self, question: str, retrieval: Retrieval) -> list[Candidate]:
+    def candidates(self, asked: AskedFor, retrieval: Retrieval) -> list[Candidate]:
         """Every sentence of the best few passages, with its feature vector (SENTENCE_FEATURES)."""
         hits = retrieval.hits[:PASSAGES_FOR_ANSWER]
         if not hits:
             return []
-        asked = AskedFor.of(question)
         qtype = asked.qtype
         terms = retrieval.keywords
         rows: list[tuple[int, int]] = []
@@ -123,7 +122,7 @@ class AnswerSelector:
             features = np.array([
                 float(c),
                 float(c - cos.max()),
-                float(self.has_subject[self.index.chunks[hit.row].doc_id]),
+                float(self.index.sentences.framed[i]),
                 float(c_context),
                 float(c_context - cos_context.max()),
                 share,
@@ -154,14 +153,14 @@ class AnswerSelector:
 
     # ------------------------------------------------------------ decision
 
-    def best_candidate(self, question: str, retrieval: Retrieval,
+    def best_candidate(self, asked: AskedFor, retrieval: Retrieval,
                        sentence_model: dict) -> tuple[Candidate, np.ndarray] | str:
         """The best candidate sentence and the abstention evidence for it, or why there is none.
         (The trainer calls this too, so training and answering see the same candidates.)"""
-        candidates = self.candidates(question, retrieval)
+        candidates = self.candidates(asked, retrieval)
         if not candidates:
             return "no passage matched the question"
-        qtype = question_type(question)
+        qtype = asked.qtype
         if qtype in RELIABLE_TYPES:
             # 多少 wants a number and 哪一年 a date: a sentence without one cannot be the answer.
             candidates = [c for c in candidates if c.features[SENTENCE_FEATURES.index("type_novel")]]
@@ -172,12 +171,13 @@ class AnswerSelector:
         best = int(np.argmax(scores))
         probabilities = np.exp(scores - scores.max())
         probabilities /= probabilities.sum()
-        return candidates[best], self.abstain_features(question, retrieval, candidates[best], probabilities)
+        return candidates[best], self.abstain_features(asked, retrieval, candidates[best], probabilities)
 
     def select(self, question: str, retrieval: Retrieval) -> Decision:
         weights = load_weights()
         cross = self.cross_script(question)
-        best = self.best_candidate(question, retrieval, weights["sentence_cross" if cross else "sentence"])
+        asked = AskedFor.of(question)
+        best = self.best_candidate(asked, retrieval, weights["sentence_cross" if cross else "sentence"])
         if isinstance(best, str):
             return Decision(None, 0.0, best)
         candidate, evidence = best
@@ -187,13 +187,13 @@ class AnswerSelector:
         confidence = _sigmoid(model_score(weights[model], evidence))
         if confidence < weights[model]["threshold"]:
             return Decision(None, confidence, "the documents do not appear to answer this question")
-        return Decision(self._answer(question, candidate, confidence), confidence, None)
+        return Decision(self._answer(asked, candidate, confidence), confidence, None)
 
     def cross_script(self, question: str) -> bool:
         """True when the question is written in another script than the corpus (English over Chinese)."""
         return abs(cjk_ratio(question) - self.corpus_cjk) > 0.5
 
-    def abstain_features(self, question: str, retrieval: Retrieval, best: Candidate,
+    def abstain_features(self, asked: AskedFor, retrieval: Retrieval, best: Candidate,
                          probabilities: np.ndarray) -> np.ndarray:
         hits = retrieval.hits
         top = self.index.chunks[hits[0].row]
@@ -216,13 +216,13 @@ class AnswerSelector:
             float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
             max(of_best("type"), of_best("type_missing")),
             of_best("type_novel"),
-            float(question_type(question) in RELIABLE_TYPES and not of_best("type_novel")),
+            float(asked.qtype in RELIABLE_TYPES and not of_best("type_novel")),
             float(sorted_p[0] - (sorted_p[1] if len(sorted_p) > 1 else 0.0)),
         ], dtype=np.float32)
 
     def quoted_span(self, asked: AskedFor, candidate: Candidate) -> tuple[int, int]:
         """Document offsets of what the answer quotes for ``candidate``: its sentence, or two adjacent
-        ones when one alone does not stand. (The trainer labels candidates by this same quote.)"""
+        ones when one alone does not stand."""
         s = self.index.sentences
         i = candidate.sentence
         own = s.of_chunk(int(s.chunk[i]))
@@ -239,14 +239,22 @@ class AnswerSelector:
                 return start, int(s.end[i + 1])
         return start, end
 
-    def _answer(self, question: str, candidate: Candidate, confidence: float) -> Answer:
-        chunk = self.index.chunks[self.index.sentences.chunk[candidate.sentence]]
-        start, end = self.quoted_span(AskedFor.of(question), candidate)
-        text = self.doc_text[chunk.doc_id][start:end]
+    def quote(self, asked: AskedFor, candidate: Candidate) -> tuple[int, int, str]:
+        """Document offsets and text of what the answer quotes for ``candidate`` (the trainer labels
+        candidates by this same quote)."""
+        start, end = self.quoted_span(asked, candidate)
+        return start, end, self.doc_text[self._chunk_of(candidate).doc_id][start:end]
+
+    def _chunk_of(self, candidate: Candidate) -> Chunk:
+        return self.index.chunks[self.index.sentences.chunk[candidate.sentence]]
+
+    def _answer(self, asked: AskedFor, candidate: Candidate, confidence: float) -> Answer:
+        chunk = self._chunk_of(candidate)
+        start, end, text = self.quote(asked, candidate)
         doc = self.index.corpus.document(chunk.doc_id)
         citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author,
                             doc.section_path_at(start), chunk.paragraph, start, end)
-        return Answer(text, key_span(question, text), round(confidence, 4), citation)
+        return Answer(text, asked.key_span(text), round(confidence, 4), citation)
 
 
 def leans_on_previous(sentence: str) -> bool:

@@ -82,6 +82,9 @@ class SentenceTable:
     in_context: np.ndarray  # the same under their document's subject, if it has one (see title_subject)
 
     def __post_init__(self) -> None:
+        # The build copies the plain vector where a document has no subject: a sentence is framed
+        # by its subject exactly where the two differ.
+        self.framed = np.any(self.in_context != self.vectors, axis=-1)
         # Sentences are stored chunk by chunk, so each chunk's sentences are one contiguous run.
         rows = np.arange(int(self.chunk.max()) + 1 if len(self.chunk) else 0)
         self.first = np.searchsorted(self.chunk, rows, side="left")
@@ -263,9 +266,9 @@ def _write_index_files(folder: Path, corpus: Corpus, embedder, progress: bool) -
     texts = [doc_text[chunks[row].doc_id][start:end] for row, start, end in sentence_rows]
     sentence_vectors = embedder.encode_documents([to_simplified(t) for t in texts], progress=progress)
     subjects = {d.doc_id: title_subject(d) for d in corpus.documents}
-    in_context = sentence_vectors.copy()
-    framed = [(k, subjects[chunks[row].doc_id]) for k, (row, _, _) in enumerate(sentence_rows)]
-    framed = [(k, subject) for k, subject in framed if subject]
+    in_context = sentence_vectors.copy()  # sentences of documents without a subject stand alone
+    framed = [(k, subjects[chunks[row].doc_id]) for k, (row, _, _) in enumerate(sentence_rows)
+              if subjects[chunks[row].doc_id]]
     if framed:
         in_context[[k for k, _ in framed]] = embedder.encode_documents(
             [sentence_in_context(subject, texts[k]) for k, subject in framed], progress=progress)

@@ -13,7 +13,8 @@ import re
 _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
-    ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|\brank(s|ed)? (in|among|within)\b", re.I)),
+    ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|"
+                           r"\brank(s|ed)? (in|among|within)\b", re.I)),
     ("number", re.compile(r"多少|(?<!哪)几[个户家名项座条种所位次倍岁亿万千百十]?|多大|多高|多长|多重|多远|多深|多宽|"
                           r"百分之|比例|\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
                           r"\bnumber of\b|\bwhat (is|was|are|were) the (total |overall |annual )?"

@@ -12,12 +12,16 @@ import re
 from rag.textproc import fold, keywords
 from rag.types import Answer, Citation, Document, SectionNode
 
-_AUTHOR_Q = re.compile(r"谁写|作者|撰写|执笔|署名|\bwho (wrote|authored|is the author)|\bauthor\b|\bwritten by\b", re.I)
+# "Who wrote it", not any sentence with 作者 in it (作者为什么认为… asks the essay, not its byline).
+_AUTHOR_Q = re.compile(r"谁写|谁撰写|谁执笔|由谁|作者是|作者叫|作者为(?!什么|何)|作者姓|作者的名字|撰写人|执笔人|署名|"
+                       r"(?:的|篇|文章)作者[？?]?$|^作者[？?]?$|"
+                       r"\bwho (wrote|authored|is the author)|\b(the )?author( of| is|\?|$)|\bwritten by\b", re.I)
 _TITLE_Q = re.compile(r"题目|标题|题为|篇名|叫什么|名称|\btitle\b|\bcalled\b|\bentitled\b", re.I)
 _AFFILIATION_Q = re.compile(r"单位|哪里工作|在哪工作|任职|就职|\baffiliat|\bwork (for|at)\b|\binstitution\b", re.I)
 _PART_Q = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(?:部分|节|章|个标题|个小标题|点)|"
                      r"\b(?:section|part|chapter)\s+(\d+|one|two|three|four|five|six)\b|"
                      r"\b(first|second|third|fourth|fifth|sixth)\s+(?:section|part|chapter)\b", re.I)
+_NAMED_WORK_RE = re.compile(r"《[^》]+》")
 _NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
             "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
             "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
@@ -56,6 +60,8 @@ def answer_about(question: str, documents: list[Document], fallback: Document | 
     if _AFFILIATION_Q.search(question) and doc is not None and doc.affiliation:
         return _byline_answer(doc, doc.affiliation)
     if _AUTHOR_Q.search(question):
+        if doc is None and _NAMED_WORK_RE.search(question):
+            return None  # who wrote 《红楼梦》: a work that is not among the documents
         target = doc or fallback
         if target is not None and target.author:
             return _byline_answer(target, target.author)
@@ -80,7 +86,7 @@ def _quote(doc: Document, start: int, end: int, key: str, section: list[str]) ->
     text = doc.text[start:end]
     at = text.find(key)
     span = (at, at + len(key)) if at >= 0 else None
-    return Answer(text, span, 1.0, _citation(doc, start, end, section))
+    return Answer(text, span, 1.0, _citation(doc, start, end, section), sentences=[[start, end]])
 
 
 def _line_at(doc: Document, offset: int) -> tuple[int, int]:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from rag import config
 from rag.about import answer_about
-from rag.answer import AnswerSelector, Decision
 from rag.errors import QuestionError, RagError
 from rag.index import LoadedIndex, ensure_index, load_index
+from rag.reader import Decision, Reader
 from rag.retrieve import MODES, Retriever
 from rag.types import Passage, Response
 
@@ -51,7 +51,7 @@ class Assistant:
         self.index = index
         self.embedder = embedder
         self.retriever = Retriever(index, embedder)
-        self.selector = AnswerSelector(index, self.retriever.idf)
+        self.reader = Reader(index, self.retriever.idf)
 
     @classmethod
     def open(cls, index_dir: Path | str | None = None, corpus: Path | str | None = None,
@@ -84,7 +84,7 @@ class Assistant:
         retrieval = self.retriever.search(text, k=max(int(k), 5), mode=mode, doc_ids=doc_ids)
         passages = [self._passage(rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
         answer_started = time.perf_counter()
-        decision = self._about(text, retrieval) or self.selector.select(text, retrieval)
+        decision = self._about(text, retrieval) or self.reader.select(text, retrieval)
         done = time.perf_counter()
         timings = {
             "encode": round(retrieval.encode_ms, 2),
@@ -93,7 +93,8 @@ class Assistant:
             "total": round((done - started) * 1000, 2),
         }
         return Response(question=text, abstained=decision.answer is None, answer=decision.answer,
-                        passages=passages, timings_ms=timings, id=question_id, message=decision.reason)
+                        passages=passages, timings_ms=timings, id=question_id, message=decision.reason,
+                        nearest=decision.nearest)
 
     def _about(self, question: str, retrieval) -> Decision | None:
         """Questions about the documents themselves (author, title, section N) from the structure."""

@@ -17,7 +17,7 @@ import unicodedata
 from pathlib import Path
 
 from rag import config
-from rag.errors import CorpusError
+from rag.errors import CorpusError, QuestionError
 
 RECALL_AT = (1, 5, 10)
 
@@ -111,15 +111,22 @@ def answer_metrics(assistant, records: list[dict], mode: str) -> dict:
     abstained_unanswerable = 0
     latencies = []
     by_kind: dict[str, list[int]] = {}
+    given: list[tuple[float, bool]] = []  # (confidence, right) of every answer given
+    forms: dict[str, int] = {}
     for record in records:
-        response = assistant.ask(record["question"], k=5, mode=mode)
-        latencies.append(response.timings_ms["total"])
+        try:
+            response = assistant.ask(record["question"], k=5, mode=mode)
+        except QuestionError:  # refused as input (no words at all, too long…): an abstention
+            response = None
+        else:
+            latencies.append(response.timings_ms["total"])
+        abstained = response is None or response.abstained
         golds = record.get("answers") or []
         if not golds:
-            abstained_unanswerable += response.abstained
-            _count(by_kind, record.get("kind", "unanswerable"), response.abstained)
+            abstained_unanswerable += abstained
+            _count(by_kind, record.get("kind", "unanswerable"), abstained)
             continue
-        if response.abstained:
+        if abstained:
             abstained_answerable += 1
             _count(by_kind, record.get("kind", "answerable"), False)
             continue
@@ -128,6 +135,8 @@ def answer_metrics(assistant, records: list[dict], mode: str) -> dict:
         span = text[answer.span[0]:answer.span[1]] if answer.span else text
         found = any(normalize_answer(g) and normalize_answer(g) in normalize_answer(text) for g in golds)
         hit += found
+        given.append((answer.score, found))
+        forms[answer.kind] = forms.get(answer.kind, 0) + 1
         _count(by_kind, record.get("kind", "answerable"), found)
         em += any(normalize_answer(span) == normalize_answer(g) for g in golds)
         f1 += max(char_f1(span, g) for g in golds)
@@ -144,11 +153,30 @@ def answer_metrics(assistant, records: list[dict], mode: str) -> dict:
         "abstained_answerable": round(abstained_answerable / n, 4),
         "latency_ms": {"median": _median(latencies), "p95": _p95(latencies)},
         "by_kind": {kind: {"count": len(v), "correct": round(sum(v) / len(v), 4)} for kind, v in by_kind.items()},
+        "answer_forms": forms,
+        "reliability": reliability(given),
     }
     if unanswerable:
         metrics["abstention_precision"] = round(abstained_unanswerable / max(abstained_total, 1), 4)
         metrics["abstention_recall"] = round(abstained_unanswerable / len(unanswerable), 4)
     return metrics
+
+
+#: Confidence bins of the reliability table: of the answers given in each, what share were right.
+RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
+
+
+def reliability(given: list[tuple[float, bool]]) -> list[dict]:
+    """Of the answers given with confidence in each bin (and ≥ 0.8), the share that held a gold answer:
+    a calibrated confidence of 0.8 should be right about 8 times in 10."""
+    rows = []
+    bins = list(zip(RELIABILITY_BINS, RELIABILITY_BINS[1:], strict=False))
+    for low, high in [*bins, (0.8, 1.0)]:
+        inside = [right for score, right in given if low <= score < high or (high == 1.0 and score == 1.0 and low <= score)]
+        if inside:
+            label = f"≥ {low:.1f}" if (low, high) == (0.8, 1.0) else f"{low:.1f}–{high:.1f}"
+            rows.append({"confidence": label, "answers": len(inside), "right": round(sum(inside) / len(inside), 4)})
+    return rows
 
 
 def char_f1(prediction: str, gold: str) -> float:
@@ -224,5 +252,9 @@ def format_report(report: dict) -> str:
         if "abstention_recall" in a:
             lines.append(f"abstention: precision {a['abstention_precision']:.3f}  recall {a['abstention_recall']:.3f}")
         lines.append("by kind: " + ", ".join(f"{k} {v['correct']:.2f} ({v['count']})" for k, v in a["by_kind"].items()))
+        lines.append("answer forms: " + ", ".join(f"{k} {v}" for k, v in a["answer_forms"].items()))
+        if a["reliability"]:
+            lines.append("reliability (of the answers given with this confidence, the share right): "
+                         + "  ".join(f"{r['confidence']}: {r['right']:.2f} of {r['answers']}" for r in a["reliability"]))
         lines.append(f"ask latency: median {a['latency_ms']['median']} ms, p95 {a['latency_ms']['p95']} ms")
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.types import Citation, Passage, Response
+from rag.types import Answer, Citation, Passage, Response
 
 
 def citation_line(title: str, author: str, section: list[str], paragraph: int) -> str:
@@ -20,23 +20,35 @@ def cite(c: Citation | Passage) -> str:
     return citation_line(c.title, c.author, c.section, c.paragraph)
 
 
+def marked(answer: Answer) -> str:
+    """The quote with its key span in 【】."""
+    if answer.span is None:
+        return answer.text
+    a, b = answer.span
+    return f"{answer.text[:a]}【{answer.text[a:b]}】{answer.text[b:]}"
+
+
 def format_response(response: Response, width: int = 100) -> str:
     lines: list[str] = []
     if response.id is not None:
         lines.append(f"[{response.id}] {response.question}")
     if response.answer is not None:
         answer = response.answer
-        text = answer.text
-        if answer.span is not None:
-            a, b = answer.span
-            text = f"{text[:a]}【{text[a:b]}】{text[b:]}"
-        lines += [f"“{text}”", f"  — {cite(answer.citation)}  (confidence {answer.score:.2f})"]
+        if answer.kind == "passage":
+            lines.append(f"Answer passage ({len(answer.sentences or [])} sentences):")
+        lines += [f"“{marked(answer)}”", f"  — {cite(answer.citation)}  (confidence {answer.score:.2f})"]
     else:
         lines.append(f"Not found: {response.message or 'the documents do not answer this question'}.")
+        if response.nearest is not None:
+            nearest = response.nearest
+            lines += [f"The closest sentence, which is NOT an answer (confidence {nearest.score:.2f}):",
+                      f"  “{nearest.text}”", f"  — {cite(nearest.citation)}"]
         if response.passages:
-            lines.append("The closest passages (weak matches):")
+            lines.append("The closest passages (none of them answers the question):")
     lines.append("")
     for p in response.passages:
         snippet = p.text if len(p.text) <= width else p.text[: width - 1] + "…"
-        lines += [f"{p.rank}. [{p.score:.3f}] {cite(p)}", f"   {snippet}"]
+        # A passage's score only ranks it against the others; without an answer it would read as a verdict.
+        rank = f"{p.rank}." if response.answer is None else f"{p.rank}. [{p.score:.3f}]"
+        lines += [f"{rank} {cite(p)}", f"   {snippet}"]
     return "\n".join(lines)

@@ -148,8 +148,10 @@ class Passage:
 class Answer:
     text: str  # an exact slice of the cited document's text
     span: tuple[int, int] | None  # the key span, relative to ``text``
-    score: float
+    score: float  # calibrated probability that the quote answers the question
     citation: Citation
+    kind: str = "fact"  # "fact": one sentence and its key span; "passage": 1–4 sentences for how/why/list
+    sentences: list[list[int]] | None = None  # document offsets [start, end] of each quoted sentence
 
 
 @dataclass
@@ -163,9 +165,13 @@ class Response:
     timings_ms: dict[str, float]
     id: str | None = None
     message: str | None = None  # a user-facing note: why it abstained, or what was wrong
+    #: When it abstains: the closest sentence, shown as "not an answer" (its score says how unlikely).
+    nearest: Answer | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        if self.answer is not None and self.answer.span is not None:
-            data["answer"]["span"] = list(self.answer.span)
+        for name in ("answer", "nearest"):
+            value = getattr(self, name)
+            if value is not None and value.span is not None:
+                data[name]["span"] = list(value.span)
         return data

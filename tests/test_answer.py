@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from conftest import PROJECT_ROOT
-from rag.answer import focus_bigrams, key_span
 from rag.assistant import Assistant, clean_question
 from rag.errors import QuestionError
-from rag.qtypes import question_type
+from rag.reader.qtypes import question_type
+from rag.reader.question import focus_bigrams, key_span
 from rag.textproc import fold
 
 QUESTIONS = [
@@ -110,7 +110,9 @@ def test_questions_are_cleaned_of_invisible_characters():
     ("营口有多少户企业？", "number"), ("何时召开？", "time"), ("哪一年成立？", "time"),
     ("谁写的？", "person"), ("哪家公司生产？", "org"), ("有哪些产业？", "list"),
     ("How many companies?", "number"), ("When did it open?", "time"), ("Who wrote it?", "person"),
-    ("What is the total investment of the park?", "number"), ("在全省排第几？", "ordinal"), ("What rank does it hold?", "ordinal"), ("为什么要改革？", None),
+    ("What is the total investment of the park?", "number"), ("在全省排第几？", "ordinal"), ("What rank does it hold?", "ordinal"), ("为什么要改革？", "reason"),
+    ("Why must departments cooperate?", "reason"), ("营口采取了哪些措施？", "list"), ("怎样减少矛盾？", "manner"),
+    ("What did Yingkou do to improve governance?", "manner"), ("今天天气不错。", None),
 ])
 def test_question_types(question, kind):
     assert question_type(question) == kind

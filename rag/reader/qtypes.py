@@ -26,8 +26,11 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                        r"what (company|firm|enterprise|organi[sz]ation)", re.I)),
     ("location", re.compile(r"哪里|哪儿|在哪(?![些个几种类方])|什么地方|哪个(城市|省|国家|地区)|哪座|\bwhere\b|which (city|province|country|region)",
                             re.I)),
+    ("reason", re.compile(r"为什么|为何|何以|怎么会|什么原因|原因是|原因有|缘故|\bwhy\b|\bwhat (is|are|was|were) the reasons?\b|"
+                          r"\bfor what reason\b", re.I)),
     ("manner", re.compile(r"什么方式|什么方法|什么办法|什么手段|什么途径|通过什么|怎样|怎么|如何|\bhow (do|does|did|can|should|to)\b|"
-                          r"\bin what way\b|\bby what means\b", re.I)),
+                          r"\bin what way\b|\bby what means\b|\bwhat (did|does|do|should|can|will) .{2,60}\b(do|take|adopt)\b|"
+                          r"\bwhat (measures|steps|actions)\b", re.I)),
     ("list", re.compile(r"哪些|哪几|有什么|包括什么|包含什么|\bwhat are\b|\bwhich\b.*\b(are|were)\b|\blist\b", re.I)),
 ]
 
@@ -48,9 +51,9 @@ ORG_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()]{2,24}?(?:股份有限公�
                     r"委员会|党校|政府|银行|协会|中心|医院|分公司|部|局|厅|署)")
 # 排名第四, 第3批, 第十届: the rank itself (the number pattern leaves out what follows 第).
 ORDINAL_RE = re.compile(r"第\s*(?:\d+|[一二三四五六七八九十百]+)\s*(?:名|位|批|届|次|个|大|家)?")
-LIST_RE = re.compile(r"[^，。；：、\s]{1,16}(?:、[^，。；：、\s]{1,16})+(?:等)?")
 PERSON_HINT_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?=(?:总书记|主席|教授|先生|女士|院士|同志|表示|指出|强调|认为|说))")
 MANNER_RE = re.compile(r"(?:通过|借助|依托|利用|采用|运用|依靠)[^，。；！？]{2,40}|以[^，。；！？]{2,24}(?:方式|手段|途径|为抓手|为引领)")
+REASON_RE = re.compile(r"(?:因为|由于|为了|原因是|原因在于|旨在|目的是|是因为)[^，。；！？]{2,40}")
 LOCATION_RE = re.compile(r"(?:(?<=[在于到至往赴、和与及，。；：“（\s])|^)[\u4e00-\u9fff]{1,6}?(?:省|市|县|区|镇|乡|村|港|岛|湾|洲|国)")
 
 _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
@@ -58,10 +61,11 @@ _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
     "time": [TIME_RE],
     "ordinal": [ORDINAL_RE],
     "org": [ORG_RE],
-    "list": [LIST_RE],
+    "list": [],  # enumerations are found by enumeration_spans (below), which trims each end to an item
     "person": [PERSON_HINT_RE],
     "location": [LOCATION_RE],
     "manner": [MANNER_RE],
+    "reason": [REASON_RE],
 }
 
 
@@ -83,6 +87,9 @@ def measure_unit(question: str) -> re.Pattern[str] | None:
     """The unit pattern a number question's measure calls for, if it names one."""
     return next((unit for measure, unit in _MEASURES if measure.search(question)), None)
 
+
+#: Kinds answered by an answer passage (1–4 sentences) when one sentence does not hold the answer.
+PASSAGE_TYPES = frozenset({"manner", "reason", "list"})
 
 #: Kinds whose entities the patterns find reliably: a sentence without one cannot be the answer.
 RELIABLE_TYPES = frozenset({"number", "time", "ordinal"})
@@ -112,4 +119,73 @@ def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
     if qtype is None:
         return []
     spans = [(m.start(), m.end()) for pattern in _ENTITY_RES[qtype] for m in pattern.finditer(sentence)]
+    if qtype == "list":
+        spans += enumeration_spans(sentence)
     return sorted(set(spans))
+
+
+# Clauses end at any punctuation but the enumeration comma 、.
+_CLAUSE_RE = re.compile(r"[^，。；：！？,;:!?\n“”\"（）()《》]+")
+_LAST_ITEM_END_RE = re.compile(r"等|为代表|为主|为重点|为核心|在内|相结合|这|这些|几|方面|领域|地区|行业|产业|企业|部门|多个|多种|诸多")
+_AND_RE = re.compile(r"以及|和|及|与|或")
+
+
+def enumeration_spans(sentence: str) -> list[tuple[int, int]]:
+    """The enumerations in ``sentence`` (电子、包装、医疗、建筑 in 广泛应用于电子、包装、医疗、建筑等领域),
+    each trimmed to its items: the words before the first 、 are cut to about one item's length,
+    and the last item ends at 等 (or at about one item's length)."""
+    spans = []
+    for clause in _CLAUSE_RE.finditer(sentence):
+        text = clause.group()
+        if "、" not in text:
+            continue
+        parts = text.split("、")
+        last = parts[-1]
+        cut = _LAST_ITEM_END_RE.search(last)
+        tail_items = [p for p in _AND_RE.split(last[:cut.start()] if cut else last) if p]
+        middle = [p for p in parts[1:-1] if p] + tail_items[:-1]
+        typical = sum(map(len, middle)) / len(middle) if middle else len(tail_items[-1] if tail_items else last)
+        last_kept = _words_up_to(last, typical, from_end=False) if cut is None else last[:cut.start()]
+        first_kept = _first_item(parts[0], typical)
+        if not first_kept or not last_kept:
+            continue
+        start = clause.start() + len(parts[0]) - len(first_kept)
+        end = clause.start() + len(text) - len(last) + len(last_kept)
+        spans.append((start, end))
+    return spans
+
+
+# What introduces a list's first item: 如/包括/例如 … (新兴产业项目，如新能源汽车电池材料、高端装备制造).
+_INTRODUCER_RE = re.compile(r"(?:如|包括|包含|例如|比如|诸如|涵盖|涉及|覆盖|有|是|为|在|于|对|向|将|把|了|从|到|以)(?=[^如包例比诸涵涉覆有是为在于对向将把了从到以]*$)")
+
+
+def _first_item(text: str, typical: float) -> str:
+    """The first item of a list: what follows the word that introduces it, else about one item's
+    length of whole words."""
+    introduced = _INTRODUCER_RE.search(text)
+    if introduced and 0 < len(text) - introduced.end() <= 3 * typical:
+        return text[introduced.end():]
+    return _words_up_to(text, typical, from_end=True)
+
+
+def _words_up_to(text: str, length: float, from_end: bool) -> str:
+    """Whole jieba words from one end of ``text`` until about ``length`` characters."""
+    import jieba
+
+    words = jieba.lcut(text)
+    if from_end:
+        words = words[::-1]
+    kept: list[str] = []
+    for word in words:
+        if kept and sum(map(len, kept)) >= length - 0.5:
+            break
+        kept.append(word)
+    return "".join(kept[::-1] if from_end else kept)
+
+
+def enumeration_around(sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """The enumeration that contains ``span`` (a place, a firm…), if it is one item of a list."""
+    for start, end in enumeration_spans(sentence):
+        if start <= span[0] < end or start < span[1] <= end:
+            return start, end
+    return None

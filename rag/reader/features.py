@@ -1,0 +1,187 @@
+"""The reader's evidence, as named values: for each candidate sentence (how well it matches the
+question), and for the question as a whole (whether the corpus answers it at all).
+
+Each feature is computed under its name and laid out in the order of the tuples below; the weights
+file records the same names (``scorer`` checks them at load).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.index import LoadedIndex
+from rag.reader.qtypes import RELIABLE_TYPES, entity_spans
+from rag.reader.question import AskedFor, bigrams, strip_interrogatives
+from rag.retrieve import Retrieval
+from rag.textproc import fold
+
+#: How many of the best passages the answer may come from.
+PASSAGES_FOR_ANSWER = 5
+
+SENTENCE_FEATURES = (
+    "cos", "cos_gap", "has_subject", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next",
+    "bigram", "bigram_local", "focus", "type", "type_missing", "type_novel", "passage", "passage_rank", "log_len",
+    "run",
+)
+ABSTAIN_FEATURES = (
+    "top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
+    "type_asked", "type_novel", "type_absent", "margin", "meaning", "wants_passage",
+    "has_focus", "best_focus", "focus_any",
+)
+#: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
+#: by construction, so its decision sees only the dense evidence and whether the question is made
+#: of words at all (cross-lingual cosines sit lower than same-language ones: its own calibration).
+CROSS_SCRIPT_FEATURES = ("top_cos", "best_cos", "dense_z", "meaning")
+
+
+def laid_out(values: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+    """The named values as a row in ``names`` order (a missing or extra name is a bug, not a 0)."""
+    if values.keys() != set(names):
+        raise ValueError(f"feature names differ: {sorted(values.keys() ^ set(names))}")
+    return np.array([values[n] for n in names], dtype=np.float32)
+
+
+@dataclass
+class Candidate:
+    sentence: int  # row in the index's sentence table
+    passage_rank: int  # 1-based rank of its passage
+    features: np.ndarray  # SENTENCE_FEATURES
+
+    def feature(self, name: str) -> float:
+        return float(self.features[SENTENCE_FEATURES.index(name)])
+
+
+class SentenceEvidence:
+    """The corpus side of the evidence: each sentence's text, folded form and bigrams, computed
+    once when the index is opened."""
+
+    def __init__(self, index: LoadedIndex, idf: dict[str, float]):
+        self.index = index
+        self.idf = idf
+        self.max_idf = max(idf.values(), default=1.0)  # an unknown word is at least as rare as any
+        self.doc_text = {d.doc_id: d.text for d in index.corpus.documents}
+        s = index.sentences
+        self.text = [self.doc_text[index.chunks[s.chunk[i]].doc_id][s.start[i]:s.end[i]] for i in range(len(s.chunk))]
+        self.folded = [fold(t) for t in self.text]
+        self.bigrams = [bigrams(t) for t in self.folded]
+
+    def keyword_share(self, terms: list[str], text_folded: str) -> float:
+        """IDF-weighted share of the question's keywords that appear in a (folded) text."""
+        if not terms:
+            return 0.0
+        unique = set(terms)
+        weights = {t: self.idf.get(t, self.max_idf) for t in unique}
+        return sum(w for t, w in weights.items() if t in text_folded) / sum(weights.values())
+
+    def neighbour_share(self, terms: list[str], i: int, step: int) -> float:
+        j = i + step
+        chunk_of = self.index.sentences.chunk
+        if not 0 <= j < len(chunk_of):
+            return 0.0
+        if self.index.chunks[chunk_of[j]].doc_id != self.index.chunks[chunk_of[i]].doc_id:
+            return 0.0
+        return self.keyword_share(terms, self.folded[j])
+
+    def candidates(self, asked: AskedFor, retrieval: Retrieval) -> list[Candidate]:
+        """Every sentence of the best few passages, with its SENTENCE_FEATURES."""
+        hits = retrieval.hits[:PASSAGES_FOR_ANSWER]
+        rows = [(i, rank) for rank, hit in enumerate(hits, start=1) for i in self.index.sentences.of_chunk(hit.row)]
+        if not rows:
+            return []
+        idx = np.array([i for i, _ in rows])
+        sentences = self.index.sentences
+        if retrieval.query_vector is not None:
+            cos = sentences.vectors[idx] @ retrieval.query_vector
+            cos_context = sentences.in_context[idx] @ retrieval.query_vector
+        else:
+            cos = cos_context = np.zeros(len(idx), dtype=np.float32)
+        top_score = max(hits[0].score, 1e-9)
+        terms = retrieval.keywords
+        shares = [self.keyword_share(terms, self.folded[i]) for i, _ in rows]
+        stripped = strip_interrogatives(asked.folded_question)
+        question_bigrams = bigrams(stripped)
+        ordered = ordered_bigrams(stripped)
+        local = _local_weights(question_bigrams, [self.bigrams[i] & question_bigrams for i, _ in rows])
+        out = []
+        for (i, rank), c, c_context, share in zip(rows, cos, cos_context, shares, strict=True):
+            text = self.text[i]
+            has_type = bool(entity_spans(text, asked.qtype))
+            matched = self.bigrams[i] & question_bigrams
+            values = {
+                "cos": float(c), "cos_gap": float(c - cos.max()),
+                "has_subject": float(sentences.framed[i]),
+                "cos_context": float(c_context), "cos_context_gap": float(c_context - cos_context.max()),
+                "kw": share, "kw_gap": share - max(shares),
+                "kw_prev": self.neighbour_share(terms, i, -1), "kw_next": self.neighbour_share(terms, i, +1),
+                "bigram": len(matched) / max(len(question_bigrams), 1),
+                "bigram_local": sum(local.get(b, 0.0) for b in matched),
+                "focus": asked.focus_share(self.bigrams[i]),
+                "type": float(has_type),
+                "type_missing": float(asked.qtype is not None and not has_type),
+                "type_novel": float(bool(asked.novel_spans(text))),
+                "passage": hits[rank - 1].score / top_score, "passage_rank": 1.0 / rank,
+                "log_len": math.log1p(len(text)),
+                "run": longest_run(ordered, self.bigrams[i]),
+            }
+            out.append(Candidate(i, rank, laid_out(values, SENTENCE_FEATURES)))
+        return out
+
+    def question_evidence(self, asked: AskedFor, retrieval: Retrieval, candidates: list[Candidate], best: Candidate,
+                          probabilities: np.ndarray, meaning: float) -> dict[str, float]:
+        """ABSTAIN_FEATURES for the chosen candidate: does the corpus answer the question at all?
+        (The focus features catch the near miss: the passages name the question's subject but
+        never the attribute it asks about — 董事长, 营业收入.)"""
+        hits = retrieval.hits
+        top = self.index.chunks[hits[0].row]
+        passage_folded = fold(" ".join([top.title, *top.section, top.text]))
+        dense_top = max(hits, key=lambda h: h.dense if h.dense is not None else -1.0)
+        bm25_top = max(hits, key=lambda h: h.bm25 if h.bm25 is not None else -1.0)
+        ranked = np.sort(probabilities)[::-1]
+        return {
+            "top_cos": max((h.dense or 0.0) for h in hits),
+            "best_cos": best.feature("cos"),
+            "dense_z": retrieval.dense_z,
+            "best_kw": best.feature("kw"),
+            "best_bigram": best.feature("bigram"),
+            "passage_kw": self.keyword_share(retrieval.keywords, passage_folded),
+            "coverage": retrieval.coverage,
+            "agree": float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
+            "type_asked": max(best.feature("type"), best.feature("type_missing")),
+            "type_novel": best.feature("type_novel"),
+            "type_absent": float(asked.qtype in RELIABLE_TYPES and not best.feature("type_novel")),
+            "margin": float(ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0)),
+            "meaning": meaning,
+            "wants_passage": float(asked.wants_passage),
+            "has_focus": float(bool(asked.focus)),
+            "best_focus": best.feature("focus"),
+            "focus_any": max(c.feature("focus") for c in candidates),
+        }
+
+
+def ordered_bigrams(text: str) -> list[str | None]:
+    """The text's bigrams in order, None where a non-word character breaks the text."""
+    return [a + b if a.isalnum() and b.isalnum() else None for a, b in zip(text, text[1:], strict=False)]
+
+
+def longest_run(ordered: list[str | None], sentence_bigrams: set[str]) -> float:
+    """The longest stretch of the question (in characters) whose consecutive bigrams the sentence
+    all holds, over the question's length: questions are often a sentence rewritten around its
+    answer, and a long copied stretch says which sentence (a set overlap cannot see order)."""
+    best = run = 0
+    for bigram in ordered:
+        run = run + 1 if bigram is not None and bigram in sentence_bigrams else 0
+        best = max(best, run)
+    return (best + 1 if best else 0) / max(len(ordered) + 1, 1)
+
+
+def _local_weights(question_bigrams: set[str], matched: list[set[str]]) -> dict[str, float]:
+    """Weight of each question bigram by how rare it is among the candidate sentences, normalised
+    to sum to 1: the topic's name appears in every sentence of its passage and tells them apart
+    by nothing; the words that paraphrase one sentence do."""
+    n = len(matched)
+    raw = {b: math.log(1 + n / (1 + sum(b in m for m in matched))) for b in question_bigrams}
+    total = sum(raw.values()) or 1.0
+    return {b: w / total for b, w in raw.items()}

@@ -1,0 +1,115 @@
+"""What the answer quotes, always an exact slice of the document's text.
+
+- A **fact** (who, when, how many, which): the best sentence, with the previous one when it leans on
+  it (这/其… openings, fragments) or the next one when that one spells out what was asked (例如…),
+  and the key span inside it (the number, the date, the whole enumeration).
+- An **answer passage** (how, why, which measures, list questions): the shortest run of consecutive
+  sentences of one paragraph (1–4) that answers — the best sentence, extended while the next one
+  continues it (一是… 二是…, 同时…, a colon that announces it) or is itself nearly as likely an
+  answer. A list question whose best sentence holds the whole enumeration is answered as a fact with
+  the enumeration as its key span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.reader.features import Candidate, SentenceEvidence
+from rag.reader.question import AskedFor
+
+# A sentence that leans on the one before it (这/其/该…) does not stand alone: quote both.
+_DANGLING_RE = re.compile(r"^(这|其|该|此|它|他们|她们|同时|此外|因此|所以|但|而|并|也|然而|其中|对此|为此|上述)")
+_MIN_STANDALONE = 12
+# A sentence that announces what the next one spells out (例如/比如/包括…): quote both.
+_ELABORATION_RE = re.compile(r"^(例如|比如|譬如|诸如|包括|主要有|主要包括|具体|具体来说|一是|首先)")
+# A sentence that goes on with the same answer: the next item, or more of the same.
+_CONTINUATION_RE = re.compile(r"^(一是|二是|三是|四是|五是|其一|其二|其三|首先|其次|再次|再者|最后|第[一二三四五六]|同时|此外|另外|"
+                              r"并且|而且|还|也|更|进而|从而|以此|通过|例如|比如|譬如|诸如|具体|尤其|特别是|与此同时)")
+_ANNOUNCES_RE = re.compile(r"[：:]\s*$")
+#: An answer passage holds at most this many sentences and about this many characters.
+PASSAGE_SENTENCES = 4
+PASSAGE_CHARS = 360
+#: A sentence this short only leads into the next one (在营口，一批高新技术企业蓬勃发展。).
+_SHORT_LEAD = 20
+#: A neighbouring sentence joins the passage when the sentence scorer finds it at least this likely
+#: relative to the best one.
+RELATIVE_LIKELIHOOD = 0.35
+
+
+@dataclass(frozen=True)
+class Quote:
+    start: int  # document offsets of the quoted text
+    end: int
+    sentences: tuple[tuple[int, int], ...]  # document offsets of each quoted sentence
+    kind: str  # "fact" or "passage"
+
+
+def leans_on_previous(sentence: str) -> bool:
+    """这/其/该… openings and fragments: the sentence does not stand without the one before it."""
+    return bool(_DANGLING_RE.match(sentence)) or len(sentence) < _MIN_STANDALONE
+
+
+class Quoter:
+    def __init__(self, evidence: SentenceEvidence):
+        self.evidence = evidence
+        self.sentences = evidence.index.sentences
+
+    def quote(self, asked: AskedFor, candidate: Candidate,
+              likelihood: dict[int, float] | None = None) -> Quote:
+        """The quote for ``candidate``; ``likelihood`` (sentence row → the scorer's probability among
+        the candidates) lets an answer passage take in the sentences that also answer."""
+        if asked.wants_passage:
+            rows = self._passage_rows(asked, candidate.sentence, likelihood or {})
+            kind = "passage"
+            if len(rows) == 1 and asked.key_span(self.evidence.text[rows[0]]):
+                kind = "fact"  # the one sentence holds the whole answer, e.g. the enumeration asked for
+        else:
+            rows, kind = self._fact_rows(asked, candidate.sentence), "fact"
+        spans = tuple((int(self.sentences.start[r]), int(self.sentences.end[r])) for r in rows)
+        return Quote(spans[0][0], spans[-1][1], spans, kind)
+
+    def _paragraph(self, row: int) -> range:
+        return self.sentences.of_chunk(int(self.sentences.chunk[row]))
+
+    def _fact_rows(self, asked: AskedFor, i: int) -> list[int]:
+        own = self._paragraph(i)
+        text = self.evidence.text
+        if leans_on_previous(text[i]) and i > own.start:
+            return [i - 1, i]  # the previous sentence gives it its subject
+        if i + 1 < own.stop:
+            following = text[i + 1]
+            if _ELABORATION_RE.match(following) and not asked.key_span(text[i]):
+                return [i, i + 1]  # "…faces problems. For example, A, B and C." — the list
+            if _DANGLING_RE.match(following) and \
+                    asked.focus_share(self.evidence.bigrams[i + 1]) > asked.focus_share(self.evidence.bigrams[i]):
+                # "X is a typical case. Its workshop uses Y." — X introduced, the next one says what was asked
+                return [i, i + 1]
+        return [i]
+
+    def _passage_rows(self, asked: AskedFor, i: int, likelihood: dict[int, float]) -> list[int]:
+        """The best sentence, grown one neighbour at a time (the likelier side first) while the
+        neighbour continues it or is itself a likely answer, up to PASSAGE_SENTENCES / PASSAGE_CHARS."""
+        own = self._paragraph(i)
+        text = self.evidence.text
+        best = likelihood.get(i, 0.0)
+        rows = [i]
+
+        def joins(row: int, after: bool) -> bool:
+            if not own.start <= row < own.stop or sum(len(text[r]) for r in rows) + len(text[row]) > PASSAGE_CHARS:
+                return False
+            if after:  # the next sentence goes on with the answer, or the last one announced it
+                continues = bool(_CONTINUATION_RE.match(text[row]) or _ANNOUNCES_RE.search(text[rows[-1]])
+                                 or leans_on_previous(text[row]) or len(text[rows[-1]]) < _SHORT_LEAD)
+            else:  # the first sentence needs the one before it, or that one announces it
+                continues = bool(leans_on_previous(text[rows[0]]) or _ANNOUNCES_RE.search(text[row]))
+            return continues or (best > 0 and likelihood.get(row, 0.0) >= RELATIVE_LIKELIHOOD * best)
+
+        while len(rows) < PASSAGE_SENTENCES:
+            before, after = rows[0] - 1, rows[-1] + 1
+            options = [(likelihood.get(r, 0.0), r, r == after) for r in (before, after) if joins(r, r == after)]
+            if not options:
+                break
+            _, row, is_after = max(options)
+            rows = [*rows, row] if is_after else [row, *rows]
+        return rows

@@ -1,0 +1,140 @@
+"""The Reader: picks the sentence that answers from the best few passages, quotes it (a fact or an
+answer passage), or abstains when the corpus does not answer.
+
+Candidate sentences are ranked by a learned scorer (``benchmarks/train_answer.py``: CMRC 2018 trial
+and DRCD, never CMRC dev): a small MLP for questions in the corpus's script, a linear one for
+cross-script questions (English over Chinese), whose keyword features are all zero — outside what
+the MLP was trained on. A second learned model turns the question-level evidence into one calibrated
+confidence, the probability that the quote answers the question; below its threshold the reader
+abstains. Before either, a probe over the question's vector refuses strings that are not words in
+any language (keyboard mashing, random characters), which no similarity score can tell apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.index import LoadedIndex
+from rag.reader.features import (
+    ABSTAIN_FEATURES,
+    CROSS_SCRIPT_FEATURES,
+    Candidate,
+    SentenceEvidence,
+    laid_out,
+)
+from rag.reader.qtypes import RELIABLE_TYPES
+from rag.reader.question import AskedFor
+from rag.reader.quote import Quote, Quoter
+from rag.reader.scorer import Weights, load_weights
+from rag.retrieve import Retrieval
+from rag.textproc import cjk_ratio
+from rag.types import Answer, Citation
+
+NOT_WORDS = ("the question does not read as words in any language (it looks like random keys or "
+             "characters); ask it in Chinese or English")
+NOT_ANSWERED = "the documents do not appear to answer this question"
+
+
+@dataclass
+class Decision:
+    answer: Answer | None
+    confidence: float  # calibrated probability that the quote answers the question
+    reason: str | None  # why there is no answer
+    nearest: Answer | None = None  # when abstaining: the closest sentence, which is *not* an answer
+
+
+@dataclass
+class Chosen:
+    """The best candidate of a question and what the decision needs to know about it."""
+
+    candidate: Candidate
+    evidence: dict[str, float]  # ABSTAIN_FEATURES by name
+    likelihood: dict[int, float]  # sentence row → the scorer's probability among the candidates
+
+
+class Reader:
+    def __init__(self, index: LoadedIndex, idf: dict[str, float], weights: Weights | None = None):
+        self.index = index
+        self.weights = weights or load_weights()
+        self.evidence = SentenceEvidence(index, idf)
+        self.quoter = Quoter(self.evidence)
+        self.corpus_cjk = cjk_ratio("".join(c.text[:200] for c in index.chunks[:500]))
+        self.dimension = index.sentences.vectors.shape[1] if len(index.sentences.vectors) else 0
+
+    # ------------------------------------------------------------ evidence
+
+    def cross_script(self, question: str) -> bool:
+        """True when the question is written in another script than the corpus (English over Chinese)."""
+        return abs(cjk_ratio(question) - self.corpus_cjk) > 0.5
+
+    def meaning(self, retrieval: Retrieval) -> float:
+        """Probability that the question is made of words at all (1.0 when the probe does not apply:
+        no question vector, or a model other than the one it was fitted on)."""
+        probe = self.weights.meaning
+        vector = retrieval.query_vector
+        if probe is None or vector is None or len(probe.mean) != len(vector) \
+                or self.weights.meaning_model != self.index.model:
+            return 1.0
+        return probe.probability(vector.astype(np.float32))
+
+    def choose(self, asked: AskedFor, retrieval: Retrieval, cross: bool, meaning: float,
+               candidates: list[Candidate] | None = None) -> Chosen | str:
+        """The best candidate sentence and its evidence, or why there is none. (The trainer calls
+        this too, with the candidates it computed once, so training and answering see the same.)"""
+        if candidates is None:
+            candidates = self.evidence.candidates(asked, retrieval)
+        if not candidates:
+            return "no passage matched the question"
+        if asked.qtype in RELIABLE_TYPES:
+            # 多少 wants a number and 哪一年 a date: a sentence without one cannot be the answer.
+            candidates = [c for c in candidates if c.feature("type_novel")]
+            if not candidates:
+                kind = {"number": "number", "ordinal": "rank"}.get(asked.qtype, "date or time")
+                return f"the closest passages hold no {kind} that would answer this"
+        model = self.weights.sentence_cross if cross else self.weights.sentence
+        scores = np.asarray(model.score(np.stack([c.features for c in candidates])), dtype=np.float64)
+        probabilities = np.exp(scores - scores.max())
+        probabilities /= probabilities.sum()
+        best = candidates[int(np.argmax(scores))]
+        evidence = self.evidence.question_evidence(asked, retrieval, candidates, best, probabilities, meaning)
+        return Chosen(best, evidence, {c.sentence: float(p) for c, p in zip(candidates, probabilities, strict=True)})
+
+    def confidence(self, chosen: Chosen, cross: bool) -> float:
+        """The calibrated probability that the quote answers the question."""
+        if cross:
+            return self.weights.abstain_cross.probability(laid_out(
+                {n: chosen.evidence[n] for n in CROSS_SCRIPT_FEATURES}, CROSS_SCRIPT_FEATURES))
+        return self.weights.abstain.probability(laid_out(chosen.evidence, ABSTAIN_FEATURES))
+
+    # ------------------------------------------------------------ decision
+
+    def select(self, question: str, retrieval: Retrieval) -> Decision:
+        meaning = self.meaning(retrieval)
+        if meaning < self.weights.meaning_threshold:
+            return Decision(None, 0.0, NOT_WORDS)
+        asked = AskedFor.of(question)
+        cross = self.cross_script(question)
+        chosen = self.choose(asked, retrieval, cross, meaning)
+        if isinstance(chosen, str):
+            return Decision(None, 0.0, chosen)
+        confidence = self.confidence(chosen, cross)
+        answer = self.answer(asked, chosen, confidence)
+        threshold = (self.weights.abstain_cross if cross else self.weights.abstain).threshold or 0.0
+        if confidence < threshold:
+            return Decision(None, confidence, NOT_ANSWERED, nearest=answer)
+        return Decision(answer, confidence, None)
+
+    def quote(self, asked: AskedFor, chosen: Chosen) -> Quote:
+        return self.quoter.quote(asked, chosen.candidate, chosen.likelihood)
+
+    def answer(self, asked: AskedFor, chosen: Chosen, confidence: float) -> Answer:
+        quote = self.quote(asked, chosen)
+        chunk = self.index.chunks[self.index.sentences.chunk[chosen.candidate.sentence]]
+        doc = self.index.corpus.document(chunk.doc_id)
+        text = doc.text[quote.start:quote.end]
+        citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author,
+                            doc.section_path_at(quote.start), chunk.paragraph, quote.start, quote.end)
+        return Answer(text, asked.key_span(text), round(confidence, 4), citation, kind=quote.kind,
+                      sentences=[list(s) for s in quote.sentences])

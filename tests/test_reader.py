@@ -1,0 +1,130 @@
+"""The reader: answer forms (a fact or an answer passage), complete list spans, strings of no words
+refused, calibrated confidence, and a weights file that must match the code's features."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROJECT_ROOT
+from rag.assistant import Assistant
+from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, laid_out
+from rag.reader.qtypes import enumeration_spans
+from rag.reader.question import key_span
+from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
+
+NO_WORDS = ["asdkjh qwe zzxq 啊啊啊 哦哦", "zxcvbnm asdfgh", "qwerty 12345", "1234567890", "jjjjjjjj kkkk",
+            "啊啊啊啊 哦哦哦", "xyz?", "sdfg hjkl wert"]
+
+
+@pytest.fixture(scope="module")
+def assistant(seed_index) -> Assistant:
+    return Assistant.open(seed_index)
+
+
+def _check_quote(assistant: Assistant, answer) -> None:
+    doc = assistant.index.corpus.document(answer.citation.doc_id)
+    assert doc.text[answer.citation.start:answer.citation.end] == answer.text
+    starts = [s for s, _ in answer.sentences]
+    assert starts == sorted(starts) and answer.sentences[0][0] == answer.citation.start
+    assert answer.sentences[-1][1] == answer.citation.end
+    for start, end in answer.sentences:
+        assert answer.citation.start <= start < end <= answer.citation.end
+
+
+@pytest.mark.parametrize("question", ["钢铁、石化这些传统产业为什么非转型不可？", "营口采取了哪些措施推动传统产业改造升级？",
+                                      "How did Yingkou improve grassroots governance?"])
+def test_how_and_why_questions_get_an_answer_passage_of_one_paragraph(assistant, question):
+    response = assistant.ask(question)
+    answer = response.answer or response.nearest
+    assert answer.kind == "passage"
+    assert 1 <= len(answer.sentences) <= 4
+    _check_quote(assistant, answer)
+    # every quoted sentence belongs to the same paragraph (chunk)
+    chunk = next(c for c in assistant.index.chunks
+                 if c.doc_id == answer.citation.doc_id and c.start <= answer.citation.start < c.end)
+    assert answer.citation.end <= chunk.end
+
+
+def test_a_factoid_is_one_sentence_with_its_key_span(assistant):
+    answer = assistant.ask("全市有效期内省级专精特新企业共计多少户？").answer
+    assert answer.kind == "fact" and len(answer.sentences) == 1
+    assert answer.text[slice(*answer.span)] == "137户"
+    _check_quote(assistant, answer)
+
+
+def test_a_list_answer_marks_the_whole_enumeration(assistant):
+    answer = assistant.ask("康辉新材料的产品远销哪些地区？").answer
+    assert answer is not None
+    assert answer.text[slice(*answer.span)] == "欧洲、日韩和东南亚"
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("广泛应用于电子、包装、医疗、建筑等领域，远销欧洲、日韩和东南亚等地区。", ["电子、包装、医疗、建筑", "欧洲、日韩和东南亚"]),
+    ("公安、民政、教育、卫生等部门要建立联合机制。", ["公安、民政、教育、卫生"]),
+    ("一批新兴产业项目，如新能源汽车电池材料、高端装备制造等项目也在持续落地。", ["新能源汽车电池材料、高端装备制造"]),
+    ("这里没有列举。", []),
+])
+def test_enumerations_are_cut_to_their_items(sentence, expected):
+    assert [sentence[a:b] for a, b in enumeration_spans(sentence)] == expected
+
+
+def test_a_place_inside_a_list_marks_the_list():
+    text = "其产品远销欧洲、日韩和东南亚等地区。"
+    assert text[slice(*key_span("产品远销哪里？", text))] == "欧洲、日韩和东南亚"
+
+
+@pytest.mark.parametrize("question", NO_WORDS)
+def test_strings_of_no_words_are_refused(assistant, question):
+    response = assistant.ask(question)
+    assert response.abstained and response.answer is None, response.answer
+    assert response.message
+
+
+def test_keyboard_mashing_is_refused_on_the_command_line(seed_index):
+    result = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--index", str(seed_index), "--json",
+                             "asdkjh qwe zzxq 啊啊啊 哦哦"], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["abstained"] is True and data["answer"] is None
+
+
+def test_an_abstention_still_shows_the_nearest_sentence_marked_as_not_an_answer(assistant):
+    response = assistant.ask("营口市的市长是谁？")
+    assert response.abstained
+    if response.nearest is not None:  # the closest sentence, with its (low) confidence
+        assert response.nearest.score < 0.5
+        data = response.to_dict()
+        assert data["answer"] is None and data["nearest"]["text"] == response.nearest.text
+
+
+def test_confidence_is_a_probability_and_high_for_a_plain_fact(assistant):
+    answer = assistant.ask("营口有多少个千亿级产业集群？").answer
+    assert 0.5 <= answer.score <= 1.0
+
+
+def test_weights_trained_on_other_features_are_refused_with_a_clear_error(tmp_path):
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    data["abstain"]["features"] = list(reversed(data["abstain"]["features"]))
+    broken = tmp_path / "weights.json"
+    broken.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(WeightsError, match="retrain"):
+        read_weights(broken)
+
+
+def test_the_shipped_weights_match_the_code():
+    weights = read_weights(WEIGHTS_FILE)
+    assert weights.sentence.features == SENTENCE_FEATURES
+    assert weights.abstain.features == ABSTAIN_FEATURES
+    assert weights.meaning is not None and 0 < weights.meaning_threshold < 1
+
+
+def test_features_are_laid_out_by_name():
+    values = {name: float(i) for i, name in enumerate(ABSTAIN_FEATURES)}
+    assert list(laid_out(values, ABSTAIN_FEATURES)) == list(range(len(ABSTAIN_FEATURES)))
+    del values["margin"]
+    with pytest.raises(ValueError, match="margin"):
+        laid_out(values, ABSTAIN_FEATURES)

@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*", help="the question (Chinese or English)")
     p.add_argument("--batch", type=Path, help="a file with one question per line, or JSONL with "
                                               "'question' (and optional 'id') per line")
-    p.add_argument("-k", type=int, default=5, help="passages to show (default: %(default)s)")
+    p.add_argument("-k", type=int, default=config.DEFAULT_K, help="passages to show (default: %(default)s)")
     index_opt(p), model_opt(p), json_opt(p)
     p.add_argument("--corpus", type=Path, default=None,
                    help="rebuild the index from this corpus first if it is missing or stale")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -51,9 +52,13 @@ def _response(abstained: bool = False) -> Response:
                     message="no sentence matches the question well enough" if abstained else None)
 
 
+def _unmarked(html: str) -> str:
+    return re.sub(r"</?mark[^>]*>", "", html)
+
+
 def test_passage_text_is_escaped():
     html = render.render_evidence(_response(), ["灯塔"], {"d": _document()})
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in _unmarked(html)
     assert "<script" not in html and "<b>" not in html and "<i>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
 
@@ -102,10 +107,66 @@ def test_context_of_an_introduction_passage_stops_at_the_first_heading():
     assert '<mark class="here">引言。</mark>' in html and "一、安全" not in html
 
 
-def test_corpus_panel_lists_documents_and_sections():
+def test_corpus_panel_lists_documents_and_sections_that_open_the_text():
     html = render.render_corpus([_document()])
     assert "《标题&lt;i&gt;x&lt;/i&gt;》" in html and "作者" in html
-    assert "<li>一、安全</li>" in html and "<li>二、其他</li>" in html
+    assert '<li><a class="toc-link" href="#rag-doc0-s0">一、安全</a></li>' in html
+    assert '<li><a class="toc-link" href="#rag-doc0-s1">二、其他</a></li>' in html
+    # the text to read, with each heading as a heading the table of contents jumps to
+    assert '<h4 id="rag-doc0-s0">一、安全</h4><p>灯塔编号是&lt;script&gt;' in html
+    assert '<h4 id="rag-doc0-s1">二、其他</h4><p>码头六点开放。</p>' in html
+    assert "<script" not in html
+
+
+def test_corpus_panel_over_its_budget_lists_sections_only(monkeypatch):
+    monkeypatch.setattr(render, "READER_BUDGET_CHARS", 10)
+    html = render.render_corpus([_document()])
+    assert "<li>一、安全</li>" in html and 'class="reader"' not in html
+
+
+def test_evidence_marks_the_quotation_and_key_span_where_they_stand():
+    html = render.render_evidence(_response(), ["码头"], {"d": _document()})
+    passage_text = html[html.index('class="passage-text"'):html.index("<details")]
+    assert '<mark class="quote"><mark class="key">灯塔编号是&lt;</mark>script&gt;alert(1)&lt;/script&gt;七号。</mark>' \
+        in passage_text
+    context = html[html.index("<details"):]
+    assert '<mark class="here"><mark class="quote"><mark class="key">灯塔编号是&lt;</mark>' in context
+    assert "has-quote" in html
+
+
+def test_evidence_marks_a_passage_answer_across_sentences():
+    # an answer passage (several sentences): the whole quoted range is marked, no key span
+    response = _response()
+    end = TEXT.index("\n二、")
+    response.answer.text, response.answer.span = TEXT[P_START:end], None
+    response.answer.citation.end = end
+    html = render.render_evidence(response, [], {"d": _document()})
+    assert '<mark class="quote">灯塔编号是&lt;script&gt;alert(1)&lt;/script&gt;七号。旁边写着&lt;b&gt;bold&lt;/b&gt;。</mark>' in html
+    assert 'class="key"' not in html
+
+
+def test_evidence_does_not_mark_a_passage_the_answer_is_not_in():
+    response = _response()
+    response.answer.citation.doc_id = "other"
+    html = render.render_evidence(response, [], {"d": _document()})
+    assert 'class="quote"' not in html and "has-quote" not in html
+
+
+def test_answer_card_copies_quote_and_citation():
+    html = render.render_answer(_response(), request_id="7")
+    assert 'data-q="灯塔编号是多少？" data-id="7"' in html
+    assert render.citation_text(_response().answer) == (
+        "“灯塔编号是<script>alert(1)</script>七号。”\n—— 《标题<i>x</i>》 · 作者 · 一、安全 · paragraph 2")
+    assert 'data-copy="“灯塔编号是&lt;script&gt;alert(1)&lt;/script&gt;七号。”' in html
+
+
+def test_error_card_is_bilingual_and_starts_with_a_capital():
+    from rag.errors import QuestionError
+
+    error = QuestionError("the question is empty", zh="问题是空的。")
+    html = render.render_error(str(error), error.zh)
+    assert '<p lang="zh">问题是空的。</p><p lang="en">The question is empty.</p>' in html
+    assert "Server error" in render.render_server_error()
 
 
 # ------------------------------------------------------------------ the running server

@@ -104,7 +104,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
     serve(index_dir=args.index, corpus=args.corpus, model=args.model, host=args.host,
-          port=args.port, share=args.share)
+          port=args.port, share=args.share, extra_hosts=tuple(args.allowed_host))
     return 0
 
 
@@ -128,7 +128,7 @@ EXAMPLES = {
            "  rag ask \"Which company in Yingkou makes refractory materials?\" --json\n"
            "  rag ask --batch questions.jsonl --json > answers.jsonl",
     "serve": "examples:\n  rag serve                      # http://127.0.0.1:7860\n"
-             "  rag serve --port 8080 --host 0.0.0.0",
+             "  rag serve --port 8080 --host 0.0.0.0 --allowed-host mylaptop.local",
     "inspect": "examples:\n  rag inspect\n  rag inspect --corpus seeds/yingkou-essays-2025.txt --json",
     "eval": "examples:\n  rag eval --corpus ../shared/bench/cmrc2018-dev/corpus.jsonl "
             "--questions ../shared/bench/cmrc2018-dev/questions.jsonl\n"
@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", "Start the web UI.", _cmd_serve)
     index_opt(p), corpus_opt(p), model_opt(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests addressed to this host name (repeatable; loopback names and "
+                        "--host are always allowed, any other Host header is refused)")
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
 

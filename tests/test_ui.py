@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import env, running_app
 from rag.types import Answer, Citation, Document, Passage, Response, SectionNode
 from ui import render
 
@@ -153,8 +154,8 @@ def test_evidence_does_not_mark_a_passage_the_answer_is_not_in():
 
 
 def test_answer_card_copies_quote_and_citation():
-    html = render.render_answer(_response(), request_id="7")
-    assert 'data-q="灯塔编号是多少？" data-id="7"' in html
+    html = render.render_answer(_response())
+    assert 'data-q="灯塔编号是多少？"' in html
     assert render.citation_text(_response().answer) == (
         "“灯塔编号是<script>alert(1)</script>七号。”\n—— 《标题<i>x</i>》 · 作者 · 一、安全 · paragraph 2")
     assert 'data-copy="“灯塔编号是&lt;script&gt;alert(1)&lt;/script&gt;七号。”' in html
@@ -172,39 +173,9 @@ def test_error_card_is_bilingual_and_starts_with_a_capital():
 # ------------------------------------------------------------------ the running server
 
 
-@contextmanager
-def _env(**values: str):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@contextmanager
-def _server(index_dir: Path, cache: Path):
-    from rag.assistant import Assistant
-    from ui.app import create_app, launch_app
-
-    with _env(RAG_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"):
-        assistant = Assistant.open(index_dir, progress=False)
-    app = create_app(assistant)
-    _, url, _ = launch_app(app, port=None, prevent_thread_lock=True, quiet=True)
-    try:
-        yield url
-    finally:
-        app.close()
-
-
 @pytest.fixture(scope="module")
-def seed_server(seed_index, shared_cache):
-    with _server(seed_index, shared_cache) as url:
-        yield url
+def seed_server(seed_app):
+    return seed_app[0]
 
 
 @pytest.fixture(scope="module")
@@ -314,9 +285,9 @@ def hostile_server(tmp_path_factory, shared_cache):
     from rag.index import build_index
 
     index_dir = tmp_path_factory.mktemp("hostile-index")
-    with _env(RAG_CACHE_DIR=str(shared_cache)):
+    with env(RAG_CACHE_DIR=str(shared_cache)):
         build_index(DATA, index_dir, progress=False)
-    with _server(index_dir, shared_cache) as url:
+    with running_app(index_dir, shared_cache) as (url, _):
         yield url
 
 

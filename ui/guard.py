@@ -70,7 +70,7 @@ def echo(value: object, limit: int = MAX_ECHO_CHARS) -> object:
 
 def allowed_hosts(host: str, extra: Iterable[str] = ()) -> frozenset[str]:
     """The Host names the server answers to: loopback, the address it binds (unless a wildcard) and
-    ``extra`` (``--allowed-host``)."""
+    ``extra`` (``--allowed-host``; a name that starts with a dot allows every name under it)."""
     names = {*LOOPBACK_HOSTS, *(h for h in extra if h)}
     if host not in ("0.0.0.0", "::", ""):
         names.add(host)
@@ -101,7 +101,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         host = _host_name(_header(scope, b"host"))
-        if host not in self.hosts:
+        if not self._allowed(host):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -116,6 +116,10 @@ class Guard:
             await _reply(send, 403, "this server takes no file uploads or streams")
             return
         await self._http(scope, receive, _with_headers(send), path)
+
+    def _allowed(self, host: str) -> bool:
+        """``host`` is one of the names, or ends with one that starts with a dot (``.gradio.live``)."""
+        return host in self.hosts or any(name.startswith(".") and host.endswith(name) for name in self.hosts)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -149,7 +153,7 @@ class Guard:
         if not isinstance(data, list):
             return body, f"the request has no 'data' list: {usage}"
         if not 1 <= len(data) <= 2:
-            return body, f"'data' has {len(data)} values; the ask API takes 1 or 2 (question, k): {usage}"
+            return body, f"the 'data' list has {len(data)} values; the ask API takes 1 or 2 (question, k): {usage}"
         if len(data) == 1:
             request["data"] = [data[0], self.default_k]
         return json.dumps(request).encode(), None
@@ -235,8 +239,8 @@ def _validation_summary(body: bytes) -> str:
 
 
 async def _reply(send: Send, status: int, message: str) -> None:
-    """A short JSON error: ``{"error": message}`` (the message's first letter in upper case)."""
-    body = json.dumps({"error": message[:1].upper() + message[1:]}, ensure_ascii=False).encode()
+    """A short JSON error, ``{"error": message}``, worded like the API's other errors."""
+    body = json.dumps({"error": message}, ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                *SECURITY_HEADERS]
     await send({"type": "http.response.start", "status": status, "headers": headers})

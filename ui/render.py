@@ -88,12 +88,11 @@ def citation_html(title: str, author: str, section: list[str], paragraph: int) -
     return f'<div class="cite">{_esc(citation_line(title, author, section, paragraph))}</div>'
 
 
-def render_answer(response: Response, request_id: str = "") -> str:
+def render_answer(response: Response) -> str:
     """The answer card: the quoted sentence with its key span, and where it comes from; or a plain
-    "not found" when the assistant abstains. The card carries the question (``data-q``, which the
-    page puts in its URL) and ``request_id`` (so that asking the same question twice still
-    replaces the card, which ends the page's "answering" state)."""
-    data = f'data-q="{_esc(response.question)}" data-id="{_esc(request_id)}"'
+    "not found" when the assistant abstains. The card carries the question (``data-q``), which the
+    page puts in its URL."""
+    data = f'data-q="{_esc(response.question)}"'
     if response.abstained or response.answer is None:
         reason = response.message or "the documents do not answer this question"
         return (

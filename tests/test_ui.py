@@ -1,4 +1,4 @@
-"""The web UI: HTML rendering (pure), the HTTP API through gradio_client, and the page in Chromium."""
+"""The web UI: HTML rendering (pure) and the HTTP API through gradio_client (the page itself: test_page.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import os
 import re
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from conftest import env, running_app
 from rag.types import Answer, Citation, Document, Passage, Response, SectionNode
 from ui import render
 
@@ -226,82 +224,3 @@ def test_api_matches_cli_json(client, seed_index):
     cli = json.loads(done.stdout)
     api.pop("timings_ms"), cli.pop("timings_ms")
     assert api == cli
-
-
-# ------------------------------------------------------------------ the page in Chromium
-
-
-@contextmanager
-def _page(url: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.dialogs = []
-            page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(url)
-            yield page
-        finally:
-            browser.close()
-
-
-def _ask_in_page(page, question: str) -> None:
-    box = page.locator("#rag-question textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#rag-answer .card:not(.placeholder)").wait_for(timeout=60_000)
-    page.locator("#rag-evidence .passage").first.wait_for(timeout=60_000)
-
-
-@pytest.mark.slow
-@needs_chromium
-def test_page_answers_a_question(seed_server, tmp_path):
-    with _page(seed_server) as page:
-        _ask_in_page(page, ANSWERABLE)
-        answer = page.locator("#rag-answer").inner_text()
-        assert "营口光阳耐火材料有限公司" in answer
-        assert "冯也" in answer and "一、传统产业转型：老树发新芽" in answer
-        assert page.locator("#rag-answer mark.key, #rag-answer blockquote").count() >= 1
-        page.locator("#rag-evidence details.context summary").first.click()
-        assert page.locator("#rag-evidence details.context[open] mark.here").count() == 1
-        page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
-    assert (tmp_path / "answer.png").stat().st_size > 10_000
-
-
-@pytest.mark.slow
-@needs_chromium
-def test_page_abstains_plainly(seed_server):
-    with _page(seed_server) as page:
-        _ask_in_page(page, UNANSWERABLE)
-        assert "Not found" in page.locator("#rag-answer").inner_text()
-        assert page.locator("#rag-evidence .passage.is-weak").count() >= 1
-
-
-@pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory, shared_cache):
-    """A corpus whose text carries markup and a script: it must reach the page as text."""
-    from rag.index import build_index
-
-    index_dir = tmp_path_factory.mktemp("hostile-index")
-    with env(RAG_CACHE_DIR=str(shared_cache)):
-        build_index(DATA, index_dir, progress=False)
-    with running_app(index_dir, shared_cache) as (url, _):
-        yield url
-
-
-@pytest.mark.slow
-@needs_chromium
-def test_page_shows_corpus_markup_as_text(hostile_server, tmp_path):
-    with _page(hostile_server) as page:
-        _ask_in_page(page, "鲅鱼圈港区的灯塔编号是多少？")
-        page.locator("#rag-evidence details.context summary").first.click()
-        text = page.locator("body").inner_text()
-        assert "<script>alert(1)</script>" in text and "<b>bold</b>" in text
-        assert "注入测试<i>文档</i>" in text  # the title, from the corpus panel and citations
-        for root in ("#rag-answer", "#rag-evidence", "#rag-corpus"):
-            assert page.locator(f"{root} script, {root} b, {root} i").count() == 0
-        page.wait_for_timeout(300)
-        assert page.dialogs == []
-        page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)

@@ -40,11 +40,13 @@ MAX_ECHO_CHARS = 200
 BLOCKED_ROUTES = re.compile(r"^/(gradio_api/)?(upload|upload_progress|process_recording|stream/)")
 #: The direct HTTP routes of the ``ask`` API (queued and not).
 ASK_ROUTES = re.compile(r"^/gradio_api/(run|api|call|call/v2)/ask/?$")
-#: Gradio's page needs inline scripts (its config is an inline <script>) and inline styles; the rest
-#: is locked to the page's own origin: it can fetch, embed and submit only to the server itself, and
-#: no other site can frame it.
+#: Gradio's page needs inline scripts (its config is an inline <script>), inline styles and eval
+#: (Gradio 6's gr.HTML compiles its template with Function(); without 'unsafe-eval' every HTML block
+#: shows "Error rendering HTML"). What the policy still holds: the page can fetch, load and submit
+#: only to the server itself (nothing injected could send data elsewhere), no plugins, no <base>,
+#: and no other site can frame it.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' data: blob:; "
     "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"

@@ -25,7 +25,7 @@ from rag.errors import QuestionError, RagError  # noqa: E402
 from rag.textproc import keywords  # noqa: E402
 from ui import render  # noqa: E402
 from ui.guard import Guard, allowed_hosts, echo  # noqa: E402
-from ui.style import CSS, theme  # noqa: E402
+from ui.style import CSS, HEAD_CSS, theme  # noqa: E402
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 4
@@ -43,7 +43,7 @@ HEADER = (
     "<p>离线检索，原文作答，注明出处。Offline, extractive answers: every answer is a quotation "
     "with its source.</p>"
 )
-PAGE_SCRIPT = f"<script>{(Path(__file__).parent / 'page.js').read_text(encoding='utf-8')}</script>"
+PAGE_HEAD = HEAD_CSS + f"<script>{(Path(__file__).parent / 'page.js').read_text(encoding='utf-8')}</script>"
 
 
 def parse_k(value: object) -> int:
@@ -168,7 +168,7 @@ def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None,
     guard = Middleware(Guard, hosts=hosts, default_k=config.DEFAULT_K)
     return app.launch(server_name=host, server_port=port, share=share,
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, ssr_mode=False,
-                      theme=theme(), css=CSS, head=PAGE_SCRIPT, footer_links=["api"],
+                      theme=theme(), css=CSS, head=PAGE_HEAD, footer_links=["api"],
                       app_kwargs={"middleware": [guard]},
                       max_file_size="1kb")  # the page takes no files; the guard also closes the route
 

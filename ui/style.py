@@ -80,12 +80,13 @@ details.context summary { cursor: pointer; font-size: .85rem; color: #7f1d1d; }
 .context-body { position: relative; white-space: pre-wrap; line-height: 1.8; max-height: 26rem; overflow-y: auto;
                 padding: .5rem .7rem; background: var(--background-fill-secondary); border-radius: 8px; }
 .corpus details.doc { border-bottom: 1px solid var(--border-color-primary); padding: .45rem 0; }
-.corpus summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .5rem; align-items: baseline;
-                  list-style: none; }
+/* a block summary with its own triangle (a flex one, as before, loses the browser's marker) */
+.corpus summary { cursor: pointer; display: block; list-style: none; padding-left: 1.1rem; position: relative; }
 .corpus summary::-webkit-details-marker { display: none; }
-/* a flex summary loses the browser's disclosure triangle: draw one */
-.corpus summary::before { content: "▶"; font-size: .7rem; color: #7f1d1d; transition: transform .15s; }
+.corpus summary::before { content: "▶"; position: absolute; left: 0; top: .3rem; font-size: .7rem;
+                          color: #7f1d1d; transition: transform .15s; }
 .corpus details[open] > summary::before { transform: rotate(90deg); }
+.corpus summary > span { margin-right: .5rem; }
 .doc-title { font-weight: 600; }
 .doc-author, .doc-meta { font-size: .85rem; color: var(--body-text-color-subdued); }
 .toc ul { margin: .2rem 0 .2rem 1.1rem; padding: 0; }
@@ -100,9 +101,15 @@ a.toc-link:hover { color: #7f1d1d; }
 .reader .is-target { background: #fef3c7; border-radius: 4px; }
 /* a phone: the question, the settings and the answer card within the first screen */
 @media (max-width: 640px) {
-  #rag-header h1 { font-size: 1.2rem; }
-  #rag-header p { font-size: .8rem; }
-  .card { padding: .8rem .9rem; }
-  .card.answer .quote { font-size: 1.12rem; line-height: 1.7; }
+  #rag-header h1 { font-size: 1.15rem; margin: 0; }
+  #rag-header p { display: none; }
+  .card { padding: .75rem .85rem; margin-bottom: .4rem; }
+  .card.answer .quote { font-size: 1.05rem; line-height: 1.7; margin-bottom: .4rem; }
+  .cite { font-size: .88rem; }
 }
 """
+
+# Gradio scopes CSS to the page's content (it prefixes every rule with `.gradio-container .contain`),
+# so the frame around it is styled from <head>: on a phone its 32 px side padding costs two characters
+# per line of the answer.
+HEAD_CSS = "<style>@media (max-width: 640px) { .gradio-container .main.app { padding: .4rem .5rem; } }</style>"

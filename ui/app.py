@@ -159,7 +159,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
+def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None = None, share: bool = False,
                prevent_thread_lock: bool = False, quiet: bool = False, extra_hosts: tuple[str, ...] = ()):
     """Start the server with the page's theme, stylesheet and script behind the guard (ui/guard.py),
     which answers only to ``host``, loopback and ``extra_hosts``; returns Gradio's (app, local_url,
@@ -174,7 +174,7 @@ def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None,
 
 
 def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None, model: str | None = None,
-          host: str = "127.0.0.1", port: int = 7860, share: bool = False, extra_hosts: tuple[str, ...] = ()) -> None:
+          host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT, share: bool = False, extra_hosts: tuple[str, ...] = ()) -> None:
     """Load the index once (building it first when missing or stale) and serve until interrupted."""
     index_dir = Path(index_dir or config.default_index_dir())
     corpus = Path(corpus or config.default_corpus())

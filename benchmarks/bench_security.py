@@ -147,6 +147,7 @@ def measure(index_dir: Path) -> dict:
     from ui.style import CSS, theme
 
     assistant = Assistant.open(index_dir, progress=False)
+    assistant.ask(QUESTION)  # warm (jieba's dictionary, the model) before anything is timed
     servers = {}
     guarded = create_app(assistant)
     _, url, _ = launch_app(guarded, prevent_thread_lock=True, quiet=True)

@@ -72,6 +72,7 @@ mark.here { background: #fef9c3; color: inherit; outline: 1px solid #facc15; }
 mark.quote { background: #fde68a; color: inherit; padding: 0 .05em; border-radius: 2px;
              box-shadow: inset 0 -2px 0 #b91c1c; }
 mark.quote mark.key { background: #fbbf24; box-shadow: none; }
+mark.quote mark.kw { background: transparent; text-decoration: underline 2px #fca5a5; }
 .has-answer { font-size: .72rem; color: #7f1d1d; background: #fee2e2; border-radius: 6px; padding: .05rem .4rem; }
 .passage.has-quote { border-color: #fca5a5; }
 details.context { margin-top: .45rem; }

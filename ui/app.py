@@ -4,7 +4,9 @@
 Tests and benchmarks use :func:`create_app` + :func:`launch_app` to run it on a free port.
 
 The page's event handlers are private to the page; the HTTP API is one function, ``/ask``
-(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``.
+(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``. Every request
+passes the guard (ui/guard.py) first; what the page does beyond Gradio's components (the answering
+state, ``?q=`` in the address, copy citation, scrolling) is ui/page.js.
 """
 
 from __future__ import annotations

@@ -42,6 +42,51 @@ def test_echo_is_bounded_and_drops_lone_surrogates():
     assert echo(["x"] * 10**5) == "<list>" and echo(3) == 3 and echo(None) is None
 
 
+def _drive(guard: Guard, host: str, method: str = "GET", path: str = "/", chunks: tuple[bytes, ...] = (b"",)):
+    """One request through ``guard`` as an ASGI server would make it (the body in ``chunks``, without a
+    Content-Length); returns (status, headers, body, what the app behind it received)."""
+    import asyncio
+
+    seen: dict = {}
+
+    async def app(scope, receive, send):  # the routes behind the guard: record what got through
+        message = await receive()
+        seen.update(path=scope["path"], body=message.get("body", b""))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "headers": [(b"host", host.encode())]}
+    asyncio.run(Guard(app, guard.hosts, guard.default_k, guard.max_body)(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], dict(start["headers"]), body, seen
+
+
+def test_allowed_host_option_admits_that_name_only():
+    guard = Guard(None, allowed_hosts("0.0.0.0", ["box.local"]), default_k=5)
+    assert _drive(guard, "box.local:7860")[0] == 200
+    assert _drive(guard, "localhost:7860")[0] == 200
+    status, _, body, seen = _drive(guard, "10.0.0.5:7860")
+    assert status == 403 and seen == {} and b"box.local" in body
+
+
+def test_a_chunked_body_over_the_limit_is_refused_before_the_app_sees_it():
+    guard = Guard(None, allowed_hosts("127.0.0.1"), default_k=5, max_body=1000)
+    status, headers, body, seen = _drive(guard, "127.0.0.1", "POST", "/gradio_api/queue/join", (b"x" * 600,) * 2)
+    assert status == 413 and seen == {} and headers[b"x-frame-options"] == b"DENY"
+    status, _, _, seen = _drive(guard, "127.0.0.1", "POST", "/gradio_api/queue/join", (b"x" * 400,) * 2)
+    assert status == 200 and seen["body"] == b"x" * 800  # under the limit: handed on whole
+
+
 # ------------------------------------------------------------------ the running server
 
 
@@ -158,6 +203,12 @@ def test_a_foreign_host_is_refused(port, path):
     status, _, reply = _request(port, method, path, body,
                                 {"Host": f"attacker.example:{port}", "Content-Type": "application/json"})
     assert status == 403 and b"attacker.example" in reply and b"root" not in reply
+
+
+@pytest.mark.slow
+def test_the_config_bounds_file_size(port):
+    _, _, reply = _request(port, "GET", "/config")
+    assert json.loads(reply)["max_file_size"] == 1024  # "1kb"
 
 
 @pytest.mark.slow

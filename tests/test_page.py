@@ -81,11 +81,28 @@ def _ask(page, question: str) -> None:
     _wait_for_new_answer(page, before)
 
 
+def _settles(page, script: str, arg: object) -> bool:
+    """Whether ``script(arg)`` becomes true within 5 s (the page scrolls and folds asynchronously)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(script, arg=arg, timeout=5_000)
+        return True
+    except PlaywrightTimeout:
+        return False
+
+
 def _in_viewport(page, selector: str) -> bool:
-    box = page.locator(selector).first.bounding_box()
-    size = page.viewport_size
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] \
-        and box["x"] >= 0 and box["x"] + box["width"] <= size["width"]
+    return _settles(page, "sel => { const r = document.querySelector(sel)?.getBoundingClientRect();"
+                          " return !!r && r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth; }",
+                    selector)
+
+
+def _inside_scroll_box(page, inner: str, box: str) -> bool:
+    """Whether the top of ``inner`` is within the visible part of the scrolling element ``box``."""
+    return _settles(page, "([inner, box]) => { const i = document.querySelector(inner), b = i && i.closest(box);"
+                          " if (!b) return false; const r = i.getBoundingClientRect(), v = b.getBoundingClientRect();"
+                          " return r.top >= v.top && r.top < v.bottom; }", [inner, box])
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +120,7 @@ def test_after_a_question_the_quote_and_citation_are_on_screen(browser, server, 
         assert "营口光阳耐火材料有限公司" in page.locator("#rag-answer blockquote").inner_text()
         assert "冯也" in page.locator("#rag-answer .cite").inner_text()
         assert _in_viewport(page, "#rag-answer blockquote") and _in_viewport(page, "#rag-answer .cite")
-        assert not page.locator("#rag-examples").is_visible()  # examples fold after the first question
+        assert _settles(page, "() => !document.querySelector('#rag-examples')?.checkVisibility()", None)  # folded
         page.screenshot(path=str(tmp_path / f"{viewport}.png"))
         assert page.problems == []
 
@@ -121,11 +138,9 @@ def test_the_answer_is_marked_in_the_evidence_and_in_context(browser, server, vi
             assert source.locator(".passage-text mark.quote mark.key").inner_text() == key.inner_text()
         source.locator("details.context summary").click()
         body = source.locator(".context-body")
-        mark = body.locator("mark.quote")
-        assert mark.inner_text() == quote
-        page.wait_for_timeout(200)
-        box, view = mark.bounding_box(), body.bounding_box()
-        assert view["y"] <= box["y"] < view["y"] + view["height"]  # scrolled to the quotation
+        assert body.locator("mark.quote").inner_text() == quote
+        assert body.is_visible()
+        assert _inside_scroll_box(page, "#rag-evidence .has-quote .context-body mark.quote", ".context-body")
         assert page.problems == []
 
 
@@ -153,10 +168,8 @@ def test_the_corpus_panel_opens_an_essay_at_a_section(browser, server, viewport)
         link = doc.locator("a.toc-link").last
         heading = page.locator(link.get_attribute("href"))
         link.click()
-        page.wait_for_timeout(200)
         assert heading.inner_text() == link.inner_text()
-        box, view = heading.bounding_box(), reader.bounding_box()
-        assert view["y"] <= box["y"] < view["y"] + view["height"]  # the reader jumped to that section
+        assert _inside_scroll_box(page, link.get_attribute("href"), ".reader")  # jumped to that section
         assert "is-target" in heading.get_attribute("class")
         assert page.problems == []
 
@@ -196,6 +209,7 @@ def test_this_session_s_questions_can_be_asked_again(browser, server):
         assert "(2)" in panel.inner_text()
         panel.locator("button").first.click()  # open the panel
         items = page.locator("#rag-history button.gallery-item")
+        items.nth(1).wait_for(timeout=10_000)  # the panel opens with an animation
         assert [items.nth(i).inner_text() for i in range(items.count())] == [UNANSWERABLE, ANSWERABLE]
         before = _answer_id(page)
         items.nth(1).click()

@@ -27,22 +27,26 @@ from rag.types import Passage, Response
 MAX_QUESTION_CHARS = 500
 MAX_K = 50
 # Control and zero-width characters carry no meaning and break matching; tabs/newlines become spaces.
-_INVISIBLE_RE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+# Lone surrogates (possible in JSON, "\ud800") cannot be encoded and would fail in the tokenizer.
+_INVISIBLE_RE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff"
+                           r"\ud800-\udfff]")
 
 
 def clean_question(question: object) -> str:
     """The question as it will be searched, or a QuestionError that says what is wrong with it."""
     if not isinstance(question, str):
-        raise QuestionError("the question must be text")
+        raise QuestionError("the question must be text", zh="问题必须是文字。")
     text = _INVISIBLE_RE.sub("", question)
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
-        raise QuestionError("the question is empty: type a question, e.g. 营口有多少个千亿级产业集群？")
+        raise QuestionError("the question is empty: type a question, e.g. 营口有多少个千亿级产业集群？",
+                            zh="问题是空的：请输入一个问题，例如 营口有多少个千亿级产业集群？")
     if len(text) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}. "
-                            "Ask about one thing at a time.")
+                            "Ask about one thing at a time.",
+                            zh=f"问题有 {len(text)} 个字符，上限是 {MAX_QUESTION_CHARS}。请一次只问一件事。")
     if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
-        raise QuestionError("the question has no words or numbers in it")
+        raise QuestionError("the question has no words or numbers in it", zh="问题里没有文字或数字。")
     return text
 
 
@@ -73,14 +77,15 @@ class Assistant:
     def documents(self):
         return self.index.corpus.documents
 
-    def ask(self, question: str, k: int = 5, question_id: str | None = None, mode: str = "hybrid",
+    def ask(self, question: str, k: int = config.DEFAULT_K, question_id: str | None = None, mode: str = "hybrid",
             doc_ids: list[str] | None = None) -> Response:
         started = time.perf_counter()
         text = clean_question(question)
         if not 1 <= int(k) <= MAX_K:
-            raise QuestionError(f"k must be between 1 and {MAX_K}")
+            raise QuestionError(f"k must be between 1 and {MAX_K}", zh=f"段落数必须在 1 到 {MAX_K} 之间。")
         if mode not in MODES:
-            raise QuestionError(f"mode must be one of {', '.join(MODES)}")
+            raise QuestionError(f"mode must be one of {', '.join(MODES)}",
+                                zh=f"检索方式必须是 {'、'.join(MODES)} 之一。")
         retrieval = self.retriever.search(text, k=max(int(k), 5), mode=mode, doc_ids=doc_ids)
         passages = [self._passage(rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
         answer_started = time.perf_counter()

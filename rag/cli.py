@@ -104,7 +104,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
     serve(index_dir=args.index, corpus=args.corpus, model=args.model, host=args.host,
-          port=args.port, share=args.share)
+          port=args.port, share=args.share, extra_hosts=tuple(args.allowed_host))
     return 0
 
 
@@ -128,7 +128,7 @@ EXAMPLES = {
            "  rag ask \"Which company in Yingkou makes refractory materials?\" --json\n"
            "  rag ask --batch questions.jsonl --json > answers.jsonl",
     "serve": "examples:\n  rag serve                      # http://127.0.0.1:7860\n"
-             "  rag serve --port 8080 --host 0.0.0.0",
+             "  rag serve --port 8080 --host 0.0.0.0 --allowed-host mylaptop.local",
     "inspect": "examples:\n  rag inspect\n  rag inspect --corpus seeds/yingkou-essays-2025.txt --json",
     "eval": "examples:\n  rag eval --corpus ../shared/bench/cmrc2018-dev/corpus.jsonl "
             "--questions ../shared/bench/cmrc2018-dev/questions.jsonl\n"
@@ -155,52 +155,60 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     def corpus_opt(p):
-        p.add_argument("--corpus", type=Path, default=config.default_corpus(),
+        p.add_argument("--corpus", type=Path, default=config.default_corpus(), metavar="PATH",
                        help="a file or folder of .txt/.md/.jsonl documents (default: %(default)s)")
 
     def index_opt(p):
-        p.add_argument("--index", type=Path, default=config.default_index_dir(),
+        p.add_argument("--index", type=Path, default=config.default_index_dir(), metavar="DIR",
                        help="index directory (default: %(default)s)")
 
     def model_opt(p):
-        p.add_argument("--model", default=config.default_model(),
+        p.add_argument("--model", default=config.default_model(), metavar="M",
                        help="embedding model: the bundled default, a local folder or a Hugging Face "
                             "id (default: %(default)s; env RAG_MODEL)")
 
     def json_opt(p):
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    p = add("build", "Ingest a corpus and build the search index.", _cmd_build)
+    p = add("build", "Ingest a file or folder (.txt, .md, .jsonl) and write the search index atomically "
+                     "(default: seeds/ → embeddings/).", _cmd_build)
     corpus_opt(p), index_opt(p), model_opt(p), json_opt(p)
     p.add_argument("--if-stale", action="store_true", help="do nothing if the index is up to date")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    p = add("ask", "Ask a question; get the quoted answer with its citation.", _cmd_ask)
-    p.add_argument("question", nargs="*", help="the question (Chinese or English)")
-    p.add_argument("--batch", type=Path, help="a file with one question per line, or JSONL with "
+    p = add("ask", "Ask a question (or a --batch file of them); get the quoted answer with its citation, "
+                   "then the passages.", _cmd_ask)
+    p.add_argument("question", nargs="*", metavar="QUESTION", help="the question (Chinese or English)")
+    p.add_argument("--batch", type=Path, metavar="FILE", help="a file with one question per line, or JSONL with "
                                               "'question' (and optional 'id') per line")
-    p.add_argument("-k", type=int, default=5, help="passages to show (default: %(default)s)")
+    p.add_argument("-k", type=int, default=config.DEFAULT_K, metavar="N", help="passages to show (default: %(default)s)")
     index_opt(p), model_opt(p), json_opt(p)
-    p.add_argument("--corpus", type=Path, default=None,
+    p.add_argument("--corpus", type=Path, default=None, metavar="PATH",
                    help="rebuild the index from this corpus first if it is missing or stale")
 
-    p = add("serve", "Start the web UI.", _cmd_serve)
+    p = add("serve", f"Start the web UI and HTTP API on http://{config.DEFAULT_HOST}:{config.DEFAULT_PORT} "
+                     "(building a missing index first); it answers only to loopback names, --host and "
+                     "--allowed-host.", _cmd_serve)
     index_opt(p), corpus_opt(p), model_opt(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    p.add_argument("--host", default=config.DEFAULT_HOST, metavar="H", help="address to bind (default: %(default)s)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests addressed to this host name (repeatable; loopback names and "
+                        "--host are always allowed, any other Host header is refused)")
+    p.add_argument("--port", type=int, default=config.DEFAULT_PORT, metavar="P", help="port (default: %(default)s)")
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
 
     p = add("inspect", "Show the documents, sections and chunks ingestion recovers.", _cmd_inspect)
     corpus_opt(p), json_opt(p)
 
-    p = add("eval", "Measure retrieval and answers on a benchmark (corpus + questions JSONL).", _cmd_eval)
-    p.add_argument("--corpus", type=Path, required=True, help="corpus file or folder")
-    p.add_argument("--questions", type=Path, required=True, help="questions JSONL")
+    p = add("eval", "Measure retrieval (Recall@k, MRR) and answers (hit, span EM/F1, abstention) on a "
+                    "benchmark (corpus + questions JSONL).", _cmd_eval)
+    p.add_argument("--corpus", type=Path, required=True, metavar="PATH", help="corpus file or folder")
+    p.add_argument("--questions", type=Path, required=True, metavar="FILE", help="questions JSONL")
     p.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], default="hybrid")
-    p.add_argument("--index", type=Path, default=None,
+    p.add_argument("--index", type=Path, default=None, metavar="DIR",
                    help="index directory (default: a cache folder keyed by the corpus)")
-    p.add_argument("-k", type=int, default=10, help="rank depth for recall/MRR (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("-k", type=int, default=10, metavar="N", help="rank depth for recall/MRR (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     p.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
     model_opt(p), json_opt(p)
 

@@ -10,6 +10,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The name under which the bundled, converted multilingual-e5-small is known.
 DEFAULT_MODEL = "multilingual-e5-small"
+#: Passages shown per question: `rag ask -k`, the page's slider and the HTTP API all take it from here.
+DEFAULT_K = 5
+#: Where `rag serve` listens: loopback only, unless the user asks for more.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
 
 
 def cache_dir() -> Path:

@@ -6,7 +6,12 @@ traceback for them. Anything else is a bug and is allowed to surface.
 
 
 class RagError(Exception):
-    """Base of every error a user can cause or fix."""
+    """Base of every error a user can cause or fix. ``zh`` is the same message in Chinese, for the
+    web page, which shows both languages."""
+
+    def __init__(self, message: str, zh: str | None = None):
+        super().__init__(message)
+        self.zh = zh
 
 
 class CorpusError(RagError):

@@ -7,6 +7,9 @@ of the shipped essays are built once per session and shared, which keeps the sui
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,42 @@ def seed_index(tmp_path_factory, shared_cache) -> Path:
         else:
             os.environ["RAG_CACHE_DIR"] = old
     return index_dir
+
+
+@contextmanager
+def env(**values: str) -> Iterator[None]:
+    """Environment variables set for the duration (for session-scoped fixtures, which cannot use
+    monkeypatch)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def running_app(index_dir: Path, cache: Path, **launch) -> Iterator[tuple[str, object]]:
+    """The web app over ``index_dir`` in this process on a free loopback port: (url, assistant)."""
+    from rag.assistant import Assistant
+    from ui.app import create_app, launch_app
+
+    with env(RAG_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"):
+        assistant = Assistant.open(index_dir, progress=False)
+    app = create_app(assistant)
+    _, url, _ = launch_app(app, port=None, prevent_thread_lock=True, quiet=True, **launch)
+    try:
+        yield url, assistant
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def seed_app(seed_index, shared_cache) -> Iterator[tuple[str, object]]:
+    """One server over the shipped essays for the page and HTTP tests: (url, assistant)."""
+    with running_app(seed_index, shared_cache) as running:
+        yield running

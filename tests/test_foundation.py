@@ -28,3 +28,16 @@ def test_each_subcommand_has_help_with_examples():
         assert result.returncode == 0, result.stderr
         assert "examples:" in result.stdout
         assert f"rag {name}" in result.stdout
+
+
+def test_readme_command_table_matches_the_real_help():
+    from rag import clidoc
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert clidoc.updated(readme) == readme, "README.md's command table is stale: run `python -m rag.clidoc`"
+    for name in SUBCOMMANDS:  # the table's usage lines are what `rag NAME --help` prints, options and all
+        help_text = subprocess.run([sys.executable, "-m", "rag.cli", name, "--help"], capture_output=True,
+                                   text=True, check=True, cwd=PROJECT_ROOT).stdout
+        options = {word.strip("[]") for word in help_text.split() if word.strip("[],").startswith("-")}
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `rag {name} "))
+        assert {o for o in options if o not in ("-h", "--help", "-h,")} <= set(row.replace("[", " ").replace("]", " ").split()), name

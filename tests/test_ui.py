@@ -1,12 +1,12 @@
-"""The web UI: HTML rendering (pure), the HTTP API through gradio_client, and the page in Chromium."""
+"""The web UI: HTML rendering (pure) and the HTTP API through gradio_client (the page itself: test_page.py)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,9 +51,13 @@ def _response(abstained: bool = False) -> Response:
                     message="no sentence matches the question well enough" if abstained else None)
 
 
+def _unmarked(html: str) -> str:
+    return re.sub(r"</?mark[^>]*>", "", html)
+
+
 def test_passage_text_is_escaped():
     html = render.render_evidence(_response(), ["灯塔"], {"d": _document()})
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in _unmarked(html)
     assert "<script" not in html and "<b>" not in html and "<i>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
 
@@ -102,48 +106,74 @@ def test_context_of_an_introduction_passage_stops_at_the_first_heading():
     assert '<mark class="here">引言。</mark>' in html and "一、安全" not in html
 
 
-def test_corpus_panel_lists_documents_and_sections():
+def test_corpus_panel_lists_documents_and_sections_that_open_the_text():
     html = render.render_corpus([_document()])
     assert "《标题&lt;i&gt;x&lt;/i&gt;》" in html and "作者" in html
-    assert "<li>一、安全</li>" in html and "<li>二、其他</li>" in html
+    assert '<li><a class="toc-link" href="#rag-doc0-s0">一、安全</a></li>' in html
+    assert '<li><a class="toc-link" href="#rag-doc0-s1">二、其他</a></li>' in html
+    # the text to read, with each heading as a heading the table of contents jumps to
+    assert '<h4 id="rag-doc0-s0">一、安全</h4><p>灯塔编号是&lt;script&gt;' in html
+    assert '<h4 id="rag-doc0-s1">二、其他</h4><p>码头六点开放。</p>' in html
+    assert "<script" not in html
+
+
+def test_corpus_panel_over_its_budget_lists_sections_only(monkeypatch):
+    monkeypatch.setattr(render, "READER_BUDGET_CHARS", 10)
+    html = render.render_corpus([_document()])
+    assert "<li>一、安全</li>" in html and 'class="reader"' not in html
+
+
+def test_evidence_marks_the_quotation_and_key_span_where_they_stand():
+    html = render.render_evidence(_response(), ["码头"], {"d": _document()})
+    passage_text = html[html.index('class="passage-text"'):html.index("<details")]
+    assert '<mark class="quote"><mark class="key">灯塔编号是&lt;</mark>script&gt;alert(1)&lt;/script&gt;七号。</mark>' \
+        in passage_text
+    context = html[html.index("<details"):]
+    assert '<mark class="here"><mark class="quote"><mark class="key">灯塔编号是&lt;</mark>' in context
+    assert "has-quote" in html
+
+
+def test_evidence_marks_a_passage_answer_across_sentences():
+    # an answer passage (several sentences): the whole quoted range is marked, no key span
+    response = _response()
+    end = TEXT.index("\n二、")
+    response.answer.text, response.answer.span = TEXT[P_START:end], None
+    response.answer.citation.end = end
+    html = render.render_evidence(response, [], {"d": _document()})
+    assert '<mark class="quote">灯塔编号是&lt;script&gt;alert(1)&lt;/script&gt;七号。旁边写着&lt;b&gt;bold&lt;/b&gt;。</mark>' in html
+    assert 'class="key"' not in html
+
+
+def test_evidence_does_not_mark_a_passage_the_answer_is_not_in():
+    response = _response()
+    response.answer.citation.doc_id = "other"
+    html = render.render_evidence(response, [], {"d": _document()})
+    assert 'class="quote"' not in html and "has-quote" not in html
+
+
+def test_answer_card_copies_quote_and_citation():
+    html = render.render_answer(_response())
+    assert 'data-q="灯塔编号是多少？"' in html
+    assert render.citation_text(_response().answer) == (
+        "“灯塔编号是<script>alert(1)</script>七号。”\n—— 《标题<i>x</i>》 · 作者 · 一、安全 · paragraph 2")
+    assert 'data-copy="“灯塔编号是&lt;script&gt;alert(1)&lt;/script&gt;七号。”' in html
+
+
+def test_error_card_is_bilingual_and_starts_with_a_capital():
+    from rag.errors import QuestionError
+
+    error = QuestionError("the question is empty", zh="问题是空的。")
+    html = render.render_error(str(error), error.zh)
+    assert '<p lang="zh">问题是空的。</p><p lang="en">The question is empty.</p>' in html
+    assert "Server error" in render.render_server_error()
 
 
 # ------------------------------------------------------------------ the running server
 
 
-@contextmanager
-def _env(**values: str):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@contextmanager
-def _server(index_dir: Path, cache: Path):
-    from rag.assistant import Assistant
-    from ui.app import create_app, launch_app
-
-    with _env(RAG_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"):
-        assistant = Assistant.open(index_dir, progress=False)
-    app = create_app(assistant)
-    _, url, _ = launch_app(app, port=None, prevent_thread_lock=True, quiet=True)
-    try:
-        yield url
-    finally:
-        app.close()
-
-
 @pytest.fixture(scope="module")
-def seed_server(seed_index, shared_cache):
-    with _server(seed_index, shared_cache) as url:
-        yield url
+def seed_server(seed_app):
+    return seed_app[0]
 
 
 @pytest.fixture(scope="module")
@@ -194,82 +224,3 @@ def test_api_matches_cli_json(client, seed_index):
     cli = json.loads(done.stdout)
     api.pop("timings_ms"), cli.pop("timings_ms")
     assert api == cli
-
-
-# ------------------------------------------------------------------ the page in Chromium
-
-
-@contextmanager
-def _page(url: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.dialogs = []
-            page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(url)
-            yield page
-        finally:
-            browser.close()
-
-
-def _ask_in_page(page, question: str) -> None:
-    box = page.locator("#rag-question textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#rag-answer .card:not(.placeholder)").wait_for(timeout=60_000)
-    page.locator("#rag-evidence .passage").first.wait_for(timeout=60_000)
-
-
-@pytest.mark.slow
-@needs_chromium
-def test_page_answers_a_question(seed_server, tmp_path):
-    with _page(seed_server) as page:
-        _ask_in_page(page, ANSWERABLE)
-        answer = page.locator("#rag-answer").inner_text()
-        assert "营口光阳耐火材料有限公司" in answer
-        assert "冯也" in answer and "一、传统产业转型：老树发新芽" in answer
-        assert page.locator("#rag-answer mark.key, #rag-answer blockquote").count() >= 1
-        page.locator("#rag-evidence details.context summary").first.click()
-        assert page.locator("#rag-evidence details.context[open] mark.here").count() == 1
-        page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
-    assert (tmp_path / "answer.png").stat().st_size > 10_000
-
-
-@pytest.mark.slow
-@needs_chromium
-def test_page_abstains_plainly(seed_server):
-    with _page(seed_server) as page:
-        _ask_in_page(page, UNANSWERABLE)
-        assert "Not found" in page.locator("#rag-answer").inner_text()
-        assert page.locator("#rag-evidence .passage.is-weak").count() >= 1
-
-
-@pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory, shared_cache):
-    """A corpus whose text carries markup and a script: it must reach the page as text."""
-    from rag.index import build_index
-
-    index_dir = tmp_path_factory.mktemp("hostile-index")
-    with _env(RAG_CACHE_DIR=str(shared_cache)):
-        build_index(DATA, index_dir, progress=False)
-    with _server(index_dir, shared_cache) as url:
-        yield url
-
-
-@pytest.mark.slow
-@needs_chromium
-def test_page_shows_corpus_markup_as_text(hostile_server, tmp_path):
-    with _page(hostile_server) as page:
-        _ask_in_page(page, "鲅鱼圈港区的灯塔编号是多少？")
-        page.locator("#rag-evidence details.context summary").first.click()
-        text = page.locator("body").inner_text()
-        assert "<script>alert(1)</script>" in text and "<b>bold</b>" in text
-        assert "注入测试<i>文档</i>" in text  # the title, from the corpus panel and citations
-        for root in ("#rag-answer", "#rag-evidence", "#rag-corpus"):
-            assert page.locator(f"{root} script, {root} b, {root} i").count() == 0
-        page.wait_for_timeout(300)
-        assert page.dialogs == []
-        page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)

@@ -4,26 +4,34 @@
 Tests and benchmarks use :func:`create_app` + :func:`launch_app` to run it on a free port.
 
 The page's event handlers are private to the page; the HTTP API is one function, ``/ask``
-(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``.
+(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``. Every request
+passes the guard (ui/guard.py) first; what the page does beyond Gradio's components (the answering
+state, ``?q=`` in the address, copy citation, scrolling) is ui/page.js.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from rag import config  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
-from rag.errors import RagError  # noqa: E402
+from rag.errors import QuestionError, RagError  # noqa: E402
 from rag.textproc import keywords  # noqa: E402
 from ui import render  # noqa: E402
-from ui.style import CSS, theme  # noqa: E402
+from ui.guard import Guard, allowed_hosts, echo  # noqa: E402
+from ui.style import CSS, HEAD_CSS, theme  # noqa: E402
 
+log = logging.getLogger(__name__)
 CONCURRENCY = 4
+HISTORY_SIZE = 20  # questions kept in "this session"
 EXAMPLES = [
     "营口有多少个千亿级产业集群？",
     "营口光阳耐火材料有限公司的自动化生产车间采用了什么技术？",
@@ -37,66 +45,138 @@ HEADER = (
     "<p>离线检索，原文作答，注明出处。Offline, extractive answers: every answer is a quotation "
     "with its source.</p>"
 )
+PAGE_HEAD = HEAD_CSS + f"<script>{(Path(__file__).parent / 'page.js').read_text(encoding='utf-8')}</script>"
+
+
+def parse_k(value: object) -> int:
+    """``k`` as the HTTP API may send it (a number, or digits as text), or a QuestionError; the range
+    is checked by ``Assistant.ask``."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise QuestionError(f"k must be a whole number of passages, e.g. {config.DEFAULT_K}; got {echo(value, 40)!r}",
+                            zh=f"段落数必须是整数，例如 {config.DEFAULT_K}。")
+    return value
 
 
 def create_app(assistant: Assistant) -> gr.Blocks:
     """The page and the API over ``assistant`` (queued, ``CONCURRENCY`` answers at a time)."""
     documents = {d.doc_id: d for d in assistant.documents}
+    answer_ids = itertools.count(1)
 
-    def ask_page(question: str, k: float, mode: str, doc_ids: list[str] | None) -> tuple[str, str]:
+    def answer_html(question: str, k: float, mode: str, doc_ids: list[str] | None) -> tuple[str, str, bool]:
+        """(answer card, evidence, whether it was answered) for the page. Never raises: an unexpected
+        failure clears the previous answer and says so."""
         try:
-            response = assistant.ask(question, k=int(k), mode=mode, doc_ids=list(doc_ids) or None)
+            response = assistant.ask(question, k=int(k), mode=mode, doc_ids=list(doc_ids or []) or None)
         except RagError as error:
-            return render.render_error(str(error)), ""
+            return render.render_error(str(error), error.zh), "", False
+        except Exception:  # a bug: logged with its traceback; the page must not keep a stale answer
+            log.exception("answering %r failed", echo(question))
+            return render.render_server_error(), "", False
         words = keywords(response.question)
-        return render.render_answer(response), render.render_evidence(response, words, documents)
+        return render.render_answer(response), render.render_evidence(response, words, documents), True
 
-    def ask(question: str, k: int = 5) -> dict:
+    def respond(question: str, k: float, mode: str, doc_ids: list[str] | None, history: list[str]) -> tuple:
+        """Every output of asking on the page: the question box, the card (stamped, so the same answer
+        twice still replaces it), the evidence, the folded examples, this session's questions."""
+        card, evidence, asked = answer_html(question, k, mode, doc_ids)
+        if asked:
+            history = [question.strip(), *(q for q in history if q != question.strip())][:HISTORY_SIZE]
+        stamped = f'<div class="answer-slot" data-id="{next(answer_ids)}">{card}</div>'
+        return (question, stamped, evidence, gr.Accordion(open=False), history,
+                gr.Dataset(samples=[[q] for q in history]),
+                gr.Accordion(visible=bool(history), label=f"本次提问 · This session ({len(history)})"))
+
+    def pick(samples: list[str], index: int | None, *rest) -> tuple:
+        if index is None or not 0 <= index < len(samples):
+            return tuple(gr.update() for _ in outputs)
+        return respond(samples[index], *rest)
+
+    def ask_example(index: int | None, k, mode, doc_ids, history) -> tuple:
+        return pick(EXAMPLES, index, k, mode, doc_ids, history)
+
+    def ask_again(index: int | None, k, mode, doc_ids, history) -> tuple:
+        return pick(history, index, k, mode, doc_ids, history)
+
+    def ask_from_url(k, mode, doc_ids, history, request: gr.Request) -> tuple:
+        """``?q=…`` in the address asks that question as the page opens."""
+        question = (request.query_params.get("q") or "") if request else ""
+        if not question.strip():
+            return tuple(gr.update() for _ in outputs)
+        return respond(question, k, mode, doc_ids, history)
+
+    def ask(question: str, k: int = config.DEFAULT_K) -> dict:
         """Ask a question about the documents; returns the `rag ask --json` object, or {"error": ...}."""
         try:
-            return assistant.ask(question, k=int(k)).to_dict()
-        except (RagError, TypeError, ValueError) as error:
-            return {"question": question, "error": str(error)}
+            return assistant.ask(question, k=parse_k(k)).to_dict()
+        except RagError as error:
+            return {"question": echo(question), "error": str(error)}
+        except Exception:  # a bug: logged; the caller gets a message of ours, not a library's internals
+            log.exception("answering %r over the API failed", echo(question))
+            return {"question": echo(question), "error": "the server failed to answer this question "
+                                                         "(an internal error, logged on the server)"}
 
     with gr.Blocks(title="营口文集问答 · Document QA") as app:
+        history = gr.State([])
         gr.HTML(HEADER, elem_id="rag-header")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                with gr.Row(equal_height=True):
-                    question = gr.Textbox(label="提问 Ask", placeholder="输入问题，按回车 · Type a question, "
-                                          "press Enter", lines=1, max_lines=3, scale=6,
-                                          autofocus=True, elem_id="rag-question")
-                    button = gr.Button("提问 Ask", variant="primary", scale=1, min_width=90,
-                                       elem_id="rag-ask")
-                gr.Examples(EXAMPLES, inputs=question, label="示例 Examples")
-                answer = gr.HTML(render.render_placeholder(), elem_id="rag-answer")
-                evidence = gr.HTML("", elem_id="rag-evidence")
-            with gr.Column(scale=2):
-                with gr.Accordion("设置 Settings", open=True):
-                    k = gr.Slider(1, 10, value=5, step=1, label="段落数 Passages")
+            with gr.Column(scale=3, min_width=320):
+                with gr.Row(equal_height=True, elem_id="rag-ask-row"):
+                    question = gr.Textbox(label="提问 Ask", show_label=False, placeholder="输入问题 · Ask a question",
+                                          lines=1, max_lines=3, scale=6, min_width=200, autofocus=True,
+                                          elem_id="rag-question")
+                    button = gr.Button("提问 Ask", variant="primary", scale=1, min_width=80, elem_id="rag-ask")
+                with gr.Accordion("设置与筛选 · Settings & filter", open=False, elem_id="rag-settings"):
+                    k = gr.Slider(1, 10, value=config.DEFAULT_K, step=1, label="段落数 Passages")
                     mode = gr.Radio(MODES, value="hybrid", label="检索方式 Retrieval")
-                with gr.Accordion("文档 Corpus", open=True):
                     doc_ids = gr.CheckboxGroup([render.document_choice(d) for d in assistant.documents],
                                                value=[], label="只搜索 Search only (留空=全部 none = all)",
                                                elem_id="rag-filter")
-                    gr.HTML(render.render_corpus(assistant.documents), elem_id="rag-corpus")
-        gr.on([question.submit, button.click], ask_page, inputs=[question, k, mode, doc_ids],
-              outputs=[answer, evidence], api_visibility="private")
+                with gr.Accordion("示例 · Examples", open=True, elem_id="rag-examples-panel") as examples_panel:
+                    examples = gr.Dataset(components=["textbox"], samples=[[e] for e in EXAMPLES], type="index",
+                                          show_label=False, elem_id="rag-examples")
+                answer = gr.HTML(render.render_placeholder(), elem_id="rag-answer")
+                with gr.Accordion("本次提问 · This session", open=False, visible=False,
+                                  elem_id="rag-history-panel") as history_panel:
+                    asked = gr.Dataset(components=["textbox"], samples=[], type="index", show_label=False,
+                                       elem_id="rag-history")
+                evidence = gr.HTML("", elem_id="rag-evidence")
+            with gr.Column(scale=2, min_width=300), gr.Accordion("文档 · Corpus", open=True, elem_id="rag-corpus-panel"):
+                gr.HTML(render.render_corpus(assistant.documents), elem_id="rag-corpus")
+        outputs = [question, answer, evidence, examples_panel, history, asked, history_panel]
+        settings = [k, mode, doc_ids, history]
+        events = {"outputs": outputs, "api_visibility": "private", "show_progress": "hidden",
+                  "concurrency_id": "answer"}
+        gr.on([question.submit, button.click], respond, inputs=[question, *settings], **events)
+        examples.click(ask_example, inputs=[examples, *settings], **events)
+        asked.click(ask_again, inputs=[asked, *settings], **events)
+        app.load(ask_from_url, inputs=settings, **events)
         gr.api(ask, api_name="ask")
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
 
 
-def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
-               prevent_thread_lock: bool = False, quiet: bool = False):
-    """Start the server with the page's theme and stylesheet; returns Gradio's (app, local_url, share_url)."""
+def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None = None, share: bool = False,
+               prevent_thread_lock: bool = False, quiet: bool = False, extra_hosts: tuple[str, ...] = ()):
+    """Start the server with the page's theme, stylesheet and script behind the guard (ui/guard.py),
+    which answers only to ``host``, loopback and ``extra_hosts``; returns Gradio's (app, local_url,
+    share_url)."""
+    hosts = allowed_hosts(host, (*extra_hosts, *((".gradio.live",) if share else ())))
+    guard = Middleware(Guard, hosts=hosts, default_k=config.DEFAULT_K)
     return app.launch(server_name=host, server_port=port, share=share,
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, ssr_mode=False,
-                      theme=theme(), css=CSS, footer_links=["api"])
+                      theme=theme(), css=CSS, head=PAGE_HEAD, footer_links=["api"],
+                      app_kwargs={"middleware": [guard]},
+                      max_file_size="1kb")  # the page takes no files; the guard also closes the route
 
 
 def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None, model: str | None = None,
-          host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+          host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT, share: bool = False, extra_hosts: tuple[str, ...] = ()) -> None:
     """Load the index once (building it first when missing or stale) and serve until interrupted."""
     index_dir = Path(index_dir or config.default_index_dir())
     corpus = Path(corpus or config.default_corpus())
@@ -105,4 +185,6 @@ def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None,
     assistant.ask(EXAMPLES[0])  # warm up the tokenizer and the model before the first visitor
     app = create_app(assistant)
     print(f"serving {len(assistant.documents)} documents on http://{host}:{port}", flush=True)
-    launch_app(app, host=host, port=port, share=share)
+    if host in ("0.0.0.0", "::") and not extra_hosts:
+        print("note: other machines must reach this server by a name given with --allowed-host", flush=True)
+    launch_app(app, host=host, port=port, share=share, extra_hosts=extra_hosts)

@@ -55,46 +55,102 @@ def highlight_keywords(text: str, keywords: list[str]) -> str:
     return mark_ranges(text, keyword_ranges(text, keywords), "kw")
 
 
+def mark_nested(text: str, spans: list[tuple[int, int, str]], keywords: list[str] = ()) -> str:
+    """``text`` escaped, each of ``spans`` (start, end, class), each inside the one before it, wrapped
+    in one ``<mark>``, and the keywords marked ``kw`` within: the passage, the quoted sentence(s) in
+    it, the key span in them."""
+    if not spans:
+        return highlight_keywords(text, list(keywords))
+    start, end, css_class = spans[0]
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    if start >= end:
+        return mark_nested(text, spans[1:], keywords)
+    inner = [(a - start, b - start, c) for a, b, c in spans[1:]]
+    return (highlight_keywords(text[:start], list(keywords))
+            + f'<mark class="{css_class}">{mark_nested(text[start:end], inner, keywords)}</mark>'
+            + highlight_keywords(text[end:], list(keywords)))
+
+
+def quote_spans(answer: Answer | None, doc_id: str, offset: int) -> list[tuple[int, int, str]]:
+    """Where the answer's quotation, and its key span, lie in a text that starts at document offset
+    ``offset`` of ``doc_id``: [] when the answer is elsewhere. The whole quoted range is marked, so a
+    fact (one sentence) and an answer passage (several) are marked alike."""
+    if answer is None or answer.citation.doc_id != doc_id:
+        return []
+    c = answer.citation
+    spans = [(c.start - offset, c.end - offset, "quote")]
+    if answer.span is not None:
+        spans.append((c.start + answer.span[0] - offset, c.start + answer.span[1] - offset, "key"))
+    return spans
+
+
 def citation_html(title: str, author: str, section: list[str], paragraph: int) -> str:
     return f'<div class="cite">{_esc(citation_line(title, author, section, paragraph))}</div>'
 
 
 def render_answer(response: Response) -> str:
     """The answer card: the quoted sentence with its key span, and where it comes from; or a plain
-    "not found" when the assistant abstains."""
+    "not found" when the assistant abstains. The card carries the question (``data-q``), which the
+    page puts in its URL."""
+    data = f'data-q="{_esc(response.question)}"'
     if response.abstained or response.answer is None:
         reason = response.message or "the documents do not answer this question"
         return (
-            '<div class="card abstain">'
+            f'<div class="card abstain" {data}>'
             '<div class="card-label">未找到答案 · Not found in the documents</div>'
             f'<p class="abstain-text">文档中没有可靠的答案。{_esc(reason[:1].upper() + reason[1:])}.</p>'
             '<p class="abstain-hint">下面是最接近的段落，仅供参考（弱匹配）。'
             'The closest passages are listed below as weak matches.</p>'
             "</div>"
         )
-    return _answer_card(response.answer)
+    return _answer_card(response.answer, data)
 
 
-def _answer_card(answer: Answer) -> str:
+def citation_text(answer: Answer) -> str:
+    """The answer as it is pasted elsewhere: the quotation, then 《title》 · author · section · paragraph."""
+    c = answer.citation
+    return f"“{answer.text}”\n—— {citation_line(c.title, c.author, c.section, c.paragraph)}"
+
+
+def _answer_card(answer: Answer, data: str) -> str:
     text = answer.text
     spans = [tuple(answer.span)] if answer.span is not None else []
     quote = mark_ranges(text, spans, "key")
     c = answer.citation
     return (
-        '<div class="card answer">'
+        f'<div class="card answer" {data}>'
         '<div class="card-label">答案 · Answer</div>'
         f'<blockquote class="quote">“{quote}”</blockquote>'
         f"{citation_html(c.title, c.author, c.section, c.paragraph)}"
-        f'<div class="meta">置信度 confidence {answer.score:.2f}</div>'
+        '<div class="card-foot">'
+        f'<span class="meta">置信度 confidence {answer.score:.2f}</span>'
+        f'<button type="button" class="copy-cite" data-copy="{_esc(citation_text(answer))}">'
+        "复制引文 · Copy citation</button></div>"
         "</div>"
     )
 
 
-def render_error(message: str) -> str:
+def _sentence_case(message: str) -> str:
+    message = message.strip()
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "?", "!", "。")) else message + "."
+
+
+def render_error(message: str, zh: str | None = None, title: str = "问题无法处理 · Cannot ask this") -> str:
+    """An error card: the message in Chinese (when known) and in English, each a sentence."""
+    chinese = f'<p lang="zh">{_esc(zh)}</p>' if zh else ""
     return (
-        '<div class="card error"><div class="card-label">问题无法处理 · Cannot ask this</div>'
-        f"<p>{_esc(message)}</p></div>"
+        f'<div class="card error"><div class="card-label">{_esc(title)}</div>'
+        f'{chinese}<p lang="en">{_esc(_sentence_case(message))}</p></div>'
     )
+
+
+def render_server_error() -> str:
+    """What the page shows when answering failed for a reason that is not the user's: the previous
+    answer is gone, so nothing on screen looks current when it is not."""
+    return render_error("something went wrong on the server while answering; the previous answer "
+                        "was cleared. Please try again", zh="服务器在作答时出错，先前的答案已清除。请再试一次。",
+                        title="服务器出错 · Server error")
 
 
 def render_placeholder() -> str:
@@ -136,8 +192,9 @@ def _heading_start(text: str, node: SectionNode) -> int:
     return found if found != -1 else node.start
 
 
-def render_context(document: Document, passage: Passage) -> str:
-    """The whole section around a passage, the passage itself marked."""
+def render_context(document: Document, passage: Passage, answer: Answer | None = None) -> str:
+    """The whole section around a passage, the passage itself marked, and in it the answer's
+    quotation and key span when they are there (the page scrolls to them when it is opened)."""
     start, end, heading = context_range(document, passage.start, passage.end)
     if heading:  # the heading is shown above the body: do not repeat it when the span includes it
         found = document.text.find(heading, start, passage.start)
@@ -145,7 +202,8 @@ def render_context(document: Document, passage: Passage) -> str:
             start = found + len(heading)
             start += len(document.text[start:passage.start]) - len(document.text[start:passage.start].lstrip())
     body = document.text[start:end]
-    marked = mark_ranges(body, [(passage.start - start, passage.end - start)], "here")
+    spans = [(passage.start - start, passage.end - start, "here"), *quote_spans(answer, document.doc_id, start)]
+    marked = mark_nested(body, spans)
     title = heading or "引言 Introduction"
     return (
         "<details class=\"context\"><summary>在上下文中阅读 · Read in context</summary>"
@@ -154,55 +212,105 @@ def render_context(document: Document, passage: Passage) -> str:
     )
 
 
-def render_passage(passage: Passage, keywords: list[str], document: Document | None, weak: bool) -> str:
+def render_passage(passage: Passage, keywords: list[str], document: Document | None, weak: bool,
+                   answer: Answer | None = None) -> str:
+    """One retrieved passage: its citation, scores, text (keywords marked, and the answer's quotation
+    when it comes from this passage) and the section around it to read in context."""
+    quote = [s for s in quote_spans(answer, passage.doc_id, passage.start)
+             if s[0] < len(passage.text) and s[1] > 0]
     scores = [f"score {passage.score:.3f}"]
     if passage.bm25_score is not None:
         scores.append(f"bm25 {passage.bm25_score:.2f}")
     if passage.dense_score is not None:
         scores.append(f"dense {passage.dense_score:.3f}")
     badge = '<span class="weak">弱匹配 weak</span>' if weak else ""
-    context = render_context(document, passage) if document is not None else ""
+    if quote:
+        badge += '<span class="has-answer">答案出处 answer</span>'
+    context = render_context(document, passage, answer if quote else None) if document is not None else ""
     return (
-        f'<div class="passage{" is-weak" if weak else ""}">'
+        f'<div class="passage{" is-weak" if weak else ""}{" has-quote" if quote else ""}">'
         f'<div class="passage-head"><span class="rank">{passage.rank}</span>'
         f"{citation_html(passage.title, passage.author, passage.section, passage.paragraph)}"
         f'{badge}<span class="score">{_esc(" · ".join(scores))}</span></div>'
-        f'<div class="passage-text">{highlight_keywords(passage.text, keywords)}</div>'
+        f'<div class="passage-text">{mark_nested(passage.text, quote, keywords)}</div>'
         f"{context}</div>"
     )
 
 
 def render_evidence(response: Response, keywords: list[str], documents: dict[str, Document]) -> str:
-    """The retrieved passages, best first, with the question's keywords highlighted."""
+    """The retrieved passages, best first, with the question's keywords highlighted and the answer's
+    quotation marked where it stands."""
     if not response.passages:
         return '<div class="evidence"><p class="empty">没有找到相关段落。No passages found.</p></div>'
     title = "最接近的段落 · Closest passages" if response.abstained else "证据 · Evidence"
-    items = "".join(render_passage(p, keywords, documents.get(p.doc_id), response.abstained)
+    items = "".join(render_passage(p, keywords, documents.get(p.doc_id), response.abstained, response.answer)
                     for p in response.passages)
     return f'<div class="evidence"><h3>{title}</h3>{items}</div>'
 
 
 # ------------------------------------------------------------------ corpus
 
+#: Documents are shown in full in the corpus panel until their text adds up to this many characters
+#: (the page carries them all); later ones list their sections only.
+READER_BUDGET_CHARS = 400_000
 
-def _toc(nodes: list[SectionNode]) -> str:
+
+def _section_id(doc_index: int, node_index: int) -> str:
+    return f"rag-doc{doc_index}-s{node_index}"
+
+
+def _flatten(nodes: list[SectionNode]) -> list[SectionNode]:
+    return [x for n in nodes for x in (n, *_flatten(n.children))]
+
+
+def _toc(nodes: list[SectionNode], ids: dict[int, str]) -> str:
     if not nodes:
         return ""
-    items = "".join(f"<li>{_esc(n.heading)}{_toc(n.children)}</li>" for n in nodes)
-    return f"<ul>{items}</ul>"
+    items = []
+    for n in nodes:
+        heading = _esc(n.heading)
+        link = f'<a class="toc-link" href="#{ids[id(n)]}">{heading}</a>' if id(n) in ids else heading
+        items.append(f"<li>{link}{_toc(n.children, ids)}</li>")
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def render_reader(document: Document, ids: dict[int, str]) -> str:
+    """The document to read: its paragraphs, with each section heading as a heading (anchored by
+    ``ids``, so that the table of contents can jump to it). The title and byline are left out: the
+    panel shows them above."""
+    by_start = {_heading_start(document.text, n): n for n in _flatten(document.sections)}
+    begin = document.chunks[0].start if document.chunks else 0
+    begin = min([begin, *(start for start in by_start if start >= 0)])
+    parts: list[str] = []
+    position = begin
+    for line in document.text[begin:].split("\n"):
+        node = by_start.get(position)
+        if node is not None and line.strip() == node.heading.strip():
+            level = min(node.level, 3) + 3
+            parts.append(f'<h{level} id="{ids[id(node)]}">{_esc(line)}</h{level}>')
+        elif line.strip():
+            parts.append(f"<p>{_esc(line)}</p>")
+        position += len(line) + 1
+    return f'<div class="reader">{"".join(parts)}</div>'
 
 
 def render_corpus(documents: list[Document]) -> str:
-    """The documents with title, author and their table of contents."""
+    """The documents with title and author; each opens to its table of contents (headings that jump
+    to their section) and its text to read."""
     rows = []
-    for doc in documents:
+    budget = READER_BUDGET_CHARS
+    for i, doc in enumerate(documents):
         who = " · ".join(x for x in (doc.author, doc.affiliation) if x)
+        readable = len(doc.text) <= budget
+        budget -= len(doc.text) if readable else 0
+        ids = {id(n): _section_id(i, j) for j, n in enumerate(_flatten(doc.sections))} if readable else {}
+        reader = render_reader(doc, ids) if readable else ""
         rows.append(
             '<details class="doc"><summary>'
             f'<span class="doc-title">《{_esc(doc.title or "(untitled)")}》</span>'
             f'<span class="doc-author">{_esc(who)}</span>'
             f'<span class="doc-meta">{len(doc.chunks)} 段 paragraphs</span></summary>'
-            f'<div class="toc">{_toc(doc.sections) or "<p>(no sections)</p>"}</div></details>'
+            f'<div class="toc">{_toc(doc.sections, ids) or "<p>(no sections)</p>"}</div>{reader}</details>'
         )
     return f'<div class="corpus">{"".join(rows)}</div>'
 

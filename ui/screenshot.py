@@ -1,12 +1,14 @@
-"""Take the README's screenshot: the page with one answered question (needs playwright + chromium).
+"""Take the README's screenshots: the page with one answered question, on a laptop and on a phone
+(needs playwright + chromium).
 
-    python -m ui.screenshot --index embeddings --out docs/screenshot.png
+    python -m ui.screenshot --index embeddings --out docs/screenshot.png   # also docs/screenshot-phone.png
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from urllib.parse import quote
 
 from rag import config
 
@@ -25,18 +27,18 @@ def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/ch
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
-            page.goto(url)
-            page.locator("input[type=number]").first.fill("3")
-            page.locator("input[type=number]").first.press("Enter")
-            box = page.locator("#rag-question textarea")
-            box.fill(question)
-            box.press("Enter")
-            page.locator("#rag-evidence .passage").first.wait_for(timeout=60_000)
-            page.locator("#rag-evidence details.context summary").first.click()
-            page.wait_for_timeout(300)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out), full_page=True)
+            for viewport, path, full in (({"width": 1366, "height": 768}, out, True),
+                                         ({"width": 390, "height": 844}, out.with_name(f"{out.stem}-phone{out.suffix}"),
+                                          False)):
+                page = browser.new_page(viewport=viewport, device_scale_factor=1)
+                page.goto(f"{url}?q={quote(question)}")  # the page asks a question in its address on load
+                page.locator("#rag-evidence .passage").first.wait_for(timeout=60_000)
+                if full:
+                    page.locator("#rag-evidence .has-quote details.context summary").first.click()
+                page.wait_for_timeout(400)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(path), full_page=full)
+                page.close()
             browser.close()
     finally:
         app.close()

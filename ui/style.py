@@ -36,7 +36,20 @@ CSS = """
 mark.key { background: #fde68a; color: inherit; padding: 0 .12em; border-radius: 3px;
            box-shadow: inset 0 -2px 0 #f59e0b; }
 .cite { color: #7f1d1d; font-size: .95rem; line-height: 1.5; }
-.card .meta { margin-top: .35rem; font-size: .8rem; color: var(--body-text-color-subdued); }
+.card .meta { font-size: .8rem; color: var(--body-text-color-subdued); }
+.card-foot { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between;
+             gap: .5rem; margin-top: .45rem; }
+.copy-cite { font-size: .8rem; border: 1px solid #fca5a5; color: #7f1d1d; background: #fff;
+             border-radius: 999px; padding: .2rem .75rem; cursor: pointer; }
+.copy-cite:hover { background: #fef2f2; }
+.copy-cite.copied { border-color: #86efac; color: #166534; background: #f0fdf4; }
+/* "answering…": a question is on its way; the card below it is the previous one, dimmed */
+#rag-answer, #rag-evidence { position: relative; }
+#rag-answer.is-answering .card, #rag-evidence.is-answering .evidence { opacity: .35; transition: opacity .15s; }
+#rag-answer.is-answering::after { content: "正在作答… · Answering…"; position: absolute; top: .8rem; right: 1rem;
+    z-index: 5; font-size: .85rem; font-weight: 600; color: #7f1d1d; background: #fef2f2;
+    border: 1px solid #fca5a5; border-radius: 999px; padding: .15rem .7rem; }
+.card.error p { margin: .1rem 0; }
 .card.abstain { border-left: 6px solid #a8a29e; background: var(--background-fill-secondary); }
 .abstain-text { font-size: 1.1rem; margin: 0 0 .3rem; }
 .abstain-hint { color: var(--body-text-color-subdued); margin: 0; }
@@ -56,15 +69,48 @@ mark.key { background: #fde68a; color: inherit; padding: 0 .12em; border-radius:
 .passage-text { line-height: 1.8; white-space: pre-wrap; }
 mark.kw { background: #fee2e2; color: inherit; padding: 0 .05em; border-radius: 2px; }
 mark.here { background: #fef9c3; color: inherit; outline: 1px solid #facc15; }
+mark.quote { background: #fde68a; color: inherit; padding: 0 .05em; border-radius: 2px;
+             box-shadow: inset 0 -2px 0 #b91c1c; }
+mark.quote mark.key { background: #fbbf24; box-shadow: none; }
+mark.quote mark.kw { background: transparent; text-decoration: underline 2px #fca5a5; }
+.has-answer { font-size: .72rem; color: #7f1d1d; background: #fee2e2; border-radius: 6px; padding: .05rem .4rem; }
+.passage.has-quote { border-color: #fca5a5; }
 details.context { margin-top: .45rem; }
 details.context summary { cursor: pointer; font-size: .85rem; color: #7f1d1d; }
 .context-head { font-size: .85rem; font-weight: 600; margin: .4rem 0 .2rem; }
-.context-body { white-space: pre-wrap; line-height: 1.8; max-height: 26rem; overflow-y: auto;
+.context-body { position: relative; white-space: pre-wrap; line-height: 1.8; max-height: 26rem; overflow-y: auto;
                 padding: .5rem .7rem; background: var(--background-fill-secondary); border-radius: 8px; }
 .corpus details.doc { border-bottom: 1px solid var(--border-color-primary); padding: .45rem 0; }
-.corpus summary { cursor: pointer; display: flex; flex-wrap: wrap; gap: .5rem; align-items: baseline; }
+/* a block summary with its own triangle (a flex one, as before, loses the browser's marker) */
+.corpus summary { cursor: pointer; display: block; list-style: none; padding-left: 1.1rem; position: relative; }
+.corpus summary::-webkit-details-marker { display: none; }
+.corpus summary::before { content: "▶"; position: absolute; left: 0; top: .3rem; font-size: .7rem;
+                          color: #7f1d1d; transition: transform .15s; }
+.corpus details[open] > summary::before { transform: rotate(90deg); }
+.corpus summary > span { margin-right: .5rem; }
 .doc-title { font-weight: 600; }
 .doc-author, .doc-meta { font-size: .85rem; color: var(--body-text-color-subdued); }
 .toc ul { margin: .2rem 0 .2rem 1.1rem; padding: 0; }
 .toc li { font-size: .9rem; line-height: 1.6; }
+a.toc-link { color: inherit; text-decoration: none; border-bottom: 1px dotted #b91c1c; cursor: pointer; }
+a.toc-link:hover { color: #7f1d1d; }
+.reader { position: relative; max-height: 28rem; overflow-y: auto; margin: .4rem 0 .2rem; padding: .4rem .8rem;
+          background: var(--background-fill-secondary); border-radius: 8px; line-height: 1.8; }
+.reader h4 { font-size: 1rem; margin: .8rem 0 .3rem; color: #7f1d1d; }
+.reader h5, .reader h6 { font-size: .95rem; margin: .6rem 0 .2rem; }
+.reader p { margin: 0 0 .5rem; text-indent: 2em; }
+.reader .is-target { background: #fef3c7; border-radius: 4px; }
+/* a phone: the question, the settings and the answer card within the first screen */
+@media (max-width: 640px) {
+  #rag-header h1 { font-size: 1.15rem; margin: 0; }
+  #rag-header p { display: none; }
+  .card { padding: .75rem .85rem; margin-bottom: .4rem; }
+  .card.answer .quote { font-size: 1.05rem; line-height: 1.7; margin-bottom: .4rem; }
+  .cite { font-size: .88rem; }
+}
 """
+
+# Gradio scopes CSS to the page's content (it prefixes every rule with `.gradio-container .contain`),
+# so the frame around it is styled from <head>: on a phone its 32 px side padding costs two characters
+# per line of the answer.
+HEAD_CSS = "<style>@media (max-width: 640px) { .gradio-container .main.app { padding: .4rem .5rem; } }</style>"

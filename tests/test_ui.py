@@ -80,6 +80,22 @@ def test_abstention_says_not_found_and_marks_passages_weak():
     assert "No sentence matches" in answer
     evidence = render.render_evidence(response, [], {"d": _document()})
     assert "weak" in evidence and "is-weak" in evidence
+    assert "score 0.900" not in evidence, "a weak passage shows no score that reads as a verdict"
+
+
+def test_abstention_shows_the_nearest_sentence_as_not_an_answer():
+    response = _response(abstained=True)
+    sentence = TEXT[P_START:TEXT.index("旁边")]
+    citation = Citation("d", "d.md", "标题", "作者", ["一、安全"], 2, P_START, P_START + len(sentence))
+    response.nearest = Answer(sentence, None, 0.08, citation)
+    html = render.render_answer(response)
+    assert "not an answer" in html and "0.08" in html and "card answer" not in html
+
+
+def test_an_answer_passage_says_how_many_sentences_it_quotes():
+    response = _response()
+    response.answer.kind, response.answer.sentences = "passage", [[0, 5], [5, 9]]
+    assert "Answer passage (2" in render.render_answer(response)
 
 
 def test_keywords_highlighted_case_insensitively_and_overlaps_merged():

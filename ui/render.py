@@ -99,11 +99,25 @@ def render_answer(response: Response) -> str:
             f'<div class="card abstain" {data}>'
             '<div class="card-label">未找到答案 · Not found in the documents</div>'
             f'<p class="abstain-text">文档中没有可靠的答案。{_esc(reason[:1].upper() + reason[1:])}.</p>'
-            '<p class="abstain-hint">下面是最接近的段落，仅供参考（弱匹配）。'
-            'The closest passages are listed below as weak matches.</p>'
+            f"{_nearest(response.nearest)}"
+            '<p class="abstain-hint">下面是最接近的段落，仅供参考，都不是答案。'
+            'The closest passages are listed below; none of them answers the question.</p>'
             "</div>"
         )
     return _answer_card(response.answer, data)
+
+
+def _nearest(nearest: Answer | None) -> str:
+    """The closest sentence of an abstention, shown for what it is: not an answer."""
+    if nearest is None:
+        return ""
+    c = nearest.citation
+    return (
+        '<div class="nearest"><div class="nearest-label">最接近的句子（不是答案）· Closest sentence, not an answer '
+        f'<span class="meta">置信度 confidence {nearest.score:.2f}</span></div>'
+        f'<blockquote class="weak-quote">“{_esc(nearest.text)}”</blockquote>'
+        f"{citation_html(c.title, c.author, c.section, c.paragraph)}</div>"
+    )
 
 
 def citation_text(answer: Answer) -> str:
@@ -119,7 +133,7 @@ def _answer_card(answer: Answer, data: str) -> str:
     c = answer.citation
     return (
         f'<div class="card answer" {data}>'
-        '<div class="card-label">答案 · Answer</div>'
+        f'<div class="card-label">{_answer_label(answer)}</div>'
         f'<blockquote class="quote">“{quote}”</blockquote>'
         f"{citation_html(c.title, c.author, c.section, c.paragraph)}"
         '<div class="card-foot">'
@@ -128,6 +142,14 @@ def _answer_card(answer: Answer, data: str) -> str:
         "复制引文 · Copy citation</button></div>"
         "</div>"
     )
+
+
+def _answer_label(answer: Answer) -> str:
+    """A fact is one sentence; an answer passage (how/why/list questions) says how many it quotes."""
+    if answer.kind == "passage":
+        count = len(answer.sentences or []) or 1
+        return f"答案段落 · Answer passage ({count} 句 sentence{'s' if count > 1 else ''})"
+    return "答案 · Answer"
 
 
 def _sentence_case(message: str) -> str:
@@ -218,10 +240,11 @@ def render_passage(passage: Passage, keywords: list[str], document: Document | N
     when it comes from this passage) and the section around it to read in context."""
     quote = [s for s in quote_spans(answer, passage.doc_id, passage.start)
              if s[0] < len(passage.text) and s[1] > 0]
-    scores = [f"score {passage.score:.3f}"]
-    if passage.bm25_score is not None:
+    # The scores only rank the passages against each other; next to "weak" a 1.000 reads as a verdict.
+    scores = [] if weak else [f"score {passage.score:.3f}"]
+    if passage.bm25_score is not None and not weak:
         scores.append(f"bm25 {passage.bm25_score:.2f}")
-    if passage.dense_score is not None:
+    if passage.dense_score is not None and not weak:
         scores.append(f"dense {passage.dense_score:.3f}")
     badge = '<span class="weak">弱匹配 weak</span>' if weak else ""
     if quote:

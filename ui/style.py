@@ -53,6 +53,9 @@ mark.key { background: #fde68a; color: inherit; padding: 0 .12em; border-radius:
 .card.abstain { border-left: 6px solid #a8a29e; background: var(--background-fill-secondary); }
 .abstain-text { font-size: 1.1rem; margin: 0 0 .3rem; }
 .abstain-hint { color: var(--body-text-color-subdued); margin: 0; }
+.nearest { border-left: 3px dashed #d6d3d1; padding: .2rem 0 .2rem .8rem; margin: .6rem 0; }
+.nearest-label { font-size: .8rem; color: var(--body-text-color-subdued); }
+.weak-quote { margin: .3rem 0; color: var(--body-text-color-subdued); font-style: italic; }
 .card.error { border-left: 6px solid #d97706; }
 .card.placeholder { color: var(--body-text-color-subdued); }
 .card.placeholder p { margin: .1rem 0; }

@@ -10,6 +10,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The name under which the bundled, converted multilingual-e5-small is known.
 DEFAULT_MODEL = "multilingual-e5-small"
+#: Which code runs the model: "auto" is the int8 engine for the bundled model (rag.ct2) and
+#: sentence-transformers for any other; either can be asked for by name.
+DEFAULT_ENGINE = "auto"
+ENGINES = ("auto", "ctranslate2-int8", "sentence-transformers")
+#: The symlink inside an index directory that points at the published build.
+INDEX_CURRENT = "current"
+#: Where `rag serve` listens by default, and where `rag ask` looks for a running server.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
 
 
 def cache_dir() -> Path:
@@ -30,3 +39,7 @@ def default_index_dir() -> Path:
 
 def default_model() -> str:
     return os.environ.get("RAG_MODEL") or DEFAULT_MODEL
+
+
+def default_engine() -> str:
+    return os.environ.get("RAG_ENGINE") or DEFAULT_ENGINE

@@ -3,8 +3,10 @@
 ``rag serve`` calls :func:`serve`, which loads (building first if needed) the index once and blocks.
 Tests and benchmarks use :func:`create_app` + :func:`launch_app` to run it on a free port.
 
-The page's event handlers are private to the page; the HTTP API is one function, ``/ask``
-(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``.
+The page's event handlers are private to the page; the HTTP API has two functions: ``/ask``
+(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``; and ``/index`` →
+which index build, model and engine answer (how `rag ask` checks that a running server serves the
+index it would open before asking it: ``rag.remote``).
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         except (RagError, TypeError, ValueError) as error:
             return {"question": question, "error": str(error)}
 
+    def index() -> dict:
+        """Which index build (its folder), model and engine this server answers from."""
+        return {"build": assistant.index.build_id, "model": assistant.index.model,
+                "engine": assistant.embedder.engine}
+
     with gr.Blocks(title="营口文集问答 · Document QA") as app:
         gr.HTML(HEADER, elem_id="rag-header")
         with gr.Row(equal_height=False):
@@ -83,11 +90,12 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         gr.on([question.submit, button.click], ask_page, inputs=[question, k, mode, doc_ids],
               outputs=[answer, evidence], api_visibility="private")
         gr.api(ask, api_name="ask")
+        gr.api(index, api_name="index")
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
 
 
-def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
+def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None = None, share: bool = False,
                prevent_thread_lock: bool = False, quiet: bool = False):
     """Start the server with the page's theme and stylesheet; returns Gradio's (app, local_url, share_url)."""
     return app.launch(server_name=host, server_port=port, share=share,
@@ -96,12 +104,13 @@ def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None,
 
 
 def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None, model: str | None = None,
-          host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+          host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT, share: bool = False,
+          engine: str | None = None) -> None:
     """Load the index once (building it first when missing or stale) and serve until interrupted."""
     index_dir = Path(index_dir or config.default_index_dir())
     corpus = Path(corpus or config.default_corpus())
     print(f"loading the index at {index_dir} …", flush=True)
-    assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=True)
+    assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=True, engine=engine)
     assistant.ask(EXAMPLES[0])  # warm up the tokenizer and the model before the first visitor
     app = create_app(assistant)
     print(f"serving {len(assistant.documents)} documents on http://{host}:{port}", flush=True)

@@ -263,13 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild the index from this corpus first if it is missing or stale")
     p.add_argument("--no-server", action="store_true",
                    help=f"answer in this process even when a `rag serve` of the same index is up on port "
-                        f"{config.DEFAULT_PORT} (by default it is asked: it has everything loaded)")
+                        f"{config.default_port()} (by default it is asked: it has everything loaded)")
     p.add_argument("--verbose", action="store_true", help="say whether a running server answered, and why not")
 
     p = add("serve", "Start the web UI.", _cmd_serve)
     index_opt(p), corpus_opt(p), model_opt(p), engine_opt(p)
     p.add_argument("--host", default=config.DEFAULT_HOST, help="address to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=config.DEFAULT_PORT, help="port (default: %(default)s)")
+    p.add_argument("--port", type=int, default=config.default_port(), help="port (default: %(default)s; env RAG_PORT)")
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
 
     p = add("inspect", "Show the documents, sections and chunks ingestion recovers.", _cmd_inspect)

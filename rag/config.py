@@ -43,3 +43,9 @@ def default_model() -> str:
 
 def default_engine() -> str:
     return os.environ.get("RAG_ENGINE") or DEFAULT_ENGINE
+
+
+def default_port() -> int:
+    """$RAG_PORT, else DEFAULT_PORT: `rag serve` listens there and `rag ask` looks for it there."""
+    value = os.environ.get("RAG_PORT", "")
+    return int(value) if value.isdigit() else DEFAULT_PORT

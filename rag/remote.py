@@ -28,7 +28,7 @@ class ServerUnavailable(Exception):
 
 
 def server_url(port: int | None = None) -> str:
-    return f"http://127.0.0.1:{port or config.DEFAULT_PORT}"
+    return f"http://127.0.0.1:{port or config.default_port()}"
 
 
 def ask_server(question: str, k: int, index_dir: Path, model: str, engine: str,
@@ -38,7 +38,7 @@ def ask_server(question: str, k: int, index_dir: Path, model: str, engine: str,
     build = (Path(index_dir) / config.INDEX_CURRENT).resolve()
     if not build.is_dir():
         raise ServerUnavailable(f"no local index at {index_dir}")
-    _check_listening(port or config.DEFAULT_PORT)
+    _check_listening(port or config.default_port())
     try:
         served = call(url, "index", [], CONNECT_TIMEOUT * 10)
     except (OSError, ValueError) as error:

@@ -6,6 +6,8 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -182,8 +184,6 @@ TEXT_PREPARATION = ["context_prefix", "dense_text", "title_subject", "sentence_i
 def _settings_of_edited_copy(tmp_path: Path, function: str) -> dict:
     """SETTINGS as computed by a copy of the package in which ``function``'s body has one more line."""
     import shutil
-    import subprocess
-    import sys
 
     package = tmp_path / f"edited-{function}"
     shutil.copytree(Path(index_module.__file__).parent, package / "rag",
@@ -292,3 +292,37 @@ def test_add_and_remove_update_the_index_embedding_only_new_text(mini_corpus, tm
     with pytest.raises(CorpusError, match="empty"):
         update_index(index_dir, remove=["report"], progress=False)
     assert len([p for p in index_dir.iterdir() if p.name.startswith("build-")]) == 1
+
+
+def _rag(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ))
+
+
+def test_cli_build_shows_one_progress_display_and_is_silent_when_asked(mini_corpus, tmp_path):
+    shown = _rag("build", "--corpus", str(mini_corpus), "--index", str(tmp_path / "idx"))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stderr.splitlines()
+    assert lines[0].startswith("reading ") and "indexing…" in lines
+    assert any(line.startswith("embedding ") for line in lines) or any("vector cache" in line for line in lines)
+    assert "it/s" not in shown.stderr and "\r" not in shown.stderr  # no tqdm bars; not a terminal: plain lines
+    assert "embedded" in shown.stdout
+    for quiet in (["--quiet"], ["--json"]):
+        result = _rag("build", "--corpus", str(mini_corpus), "--index", str(tmp_path / "idx"), *quiet)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert json.loads(result.stdout)["embedded"]["encoded"] == 0
+
+
+def test_cli_add_and_remove(mini_corpus, tmp_path):
+    index_dir = str(tmp_path / "idx")
+    assert _rag("build", "--corpus", str(mini_corpus), "--index", index_dir, "--quiet").returncode == 0
+    extra = tmp_path / "extra.txt"
+    extra.write_text("档案馆\n\n档案馆保存历史档案五千卷。\n", encoding="utf-8")
+    added = _rag("add", str(extra), "--index", index_dir, "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["counts"]["documents"] == 2
+    removed = _rag("remove", "extra", "--index", index_dir, "--quiet")
+    assert removed.returncode == 0 and "1 documents" in removed.stdout
+    missing = _rag("remove", "nothing-like-it", "--index", index_dir)
+    assert missing.returncode == 2 and "no document 'nothing-like-it'" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

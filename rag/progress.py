@@ -22,6 +22,8 @@ class Progress:
         self._label = ""
         self._total = 0
         self._done = 0
+        self._work = 0.0
+        self._work_done = 0.0
         self._started = 0.0
         self._last_line = 0.0
 
@@ -33,14 +35,17 @@ class Progress:
         """A one-off remark (how many vectors came from the cache)."""
         self._write(text, final=True)
 
-    def start(self, label: str, total: int) -> None:
-        """Counting ``total`` items of work (texts to embed)."""
+    def start(self, label: str, total: int, work: float | None = None) -> None:
+        """Counting ``total`` items (texts to embed) that cost ``work`` in all (their characters: the
+        texts come shortest first, so a count alone would promise too early an end)."""
         self._label, self._total, self._done = label, total, 0
+        self._work, self._work_done = float(work or total), 0.0
         self._started = self._last_line = time.perf_counter()
         self._show(final=False)
 
-    def advance(self, n: int) -> None:
+    def advance(self, n: int, work: float | None = None) -> None:
         self._done += n
+        self._work_done += work if work is not None else n
         now = time.perf_counter()
         if self.tty or now - self._last_line >= LOG_EVERY:
             self._last_line = now
@@ -55,8 +60,8 @@ class Progress:
         text = f"{self._label} {self._done:,}/{self._total:,}"
         if self._done and rate > 0:
             text += f" · {rate:.1f}/s"
-            if self._done < self._total:
-                text += f" · ETA {_duration((self._total - self._done) / rate)}"
+            if self._done < self._total and self._work_done > 0:
+                text += f" · ETA {_duration(elapsed * (self._work - self._work_done) / self._work_done)}"
             else:
                 text += f" · {_duration(elapsed)}"
         self._write(text, final=final)

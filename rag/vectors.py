@@ -127,14 +127,14 @@ def encode_passages(embedder, texts: list[str], progress: Progress, cache: Vecto
             vectors[i] = known[key]
     if missing:
         missing.sort(key=lambda i: len(distinct[i]))  # similar lengths batch together: less padding
-        progress.start(label, len(missing))
+        progress.start(label, len(missing), work=sum(len(distinct[i]) for i in missing))
         for start in range(0, len(missing), STEP):
             rows = missing[start:start + STEP]
             part = embedder.encode_documents([distinct[i] for i in rows])
             vectors[rows] = part
             if cache is not None:
                 cache.put(space, PASSAGE, [keys[i] for i in rows], part)
-            progress.advance(len(rows))
+            progress.advance(len(rows), work=sum(len(distinct[i]) for i in rows))
         progress.finish()
     row_of = {text: i for i, text in enumerate(distinct)}
     return vectors[[row_of[t] for t in texts]] if texts else vectors, stats

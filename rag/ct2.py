@@ -1,11 +1,18 @@
 """The fast default engine for the bundled model: CTranslate2 int8 weights + the `tokenizers` library.
 
-At run time it needs only numpy, ``ctranslate2`` and ``tokenizers``: no torch, no transformers. It
-reproduces what the sentence-transformers folder does (``rag.convert``): the model's own prompts
-("query: " / "passage: "), ``tokenizer.json`` truncated to the model's maximum length, mean pooling
-over every token, L2 normalization. Measured on this machine (BENCHMARKS.md, "Encoder engines"):
-cosine to the sentence-transformers fp32 vectors ≥ 0.998, a single query ~3× faster, the process
-~1/3 of the memory and imported in 0.1 s instead of ~6 s.
+At run time it needs only numpy, ``ctranslate2`` and ``sentencepiece``: no torch, no transformers.
+It reproduces what the sentence-transformers folder does (``rag.convert``): the model's own prompts
+("query: " / "passage: "), the tokens of ``tokenizer.json`` truncated to the model's maximum length,
+mean pooling over every token, L2 normalization. Measured on this machine (BENCHMARKS.md, "Encoder
+engines"): cosine to the sentence-transformers fp32 vectors ≥ 0.998, a single query ~3× faster, the
+process ~1/3 of the memory and imported in 0.1 s instead of ~6 s.
+
+Tokens come from sentencepiece running the same Unigram pieces, scores and normalization table as
+``tokenizer.json`` (written into the folder as ``sentencepiece.model``): the `tokenizers` object of
+this 250k-piece vocabulary holds ~280 MB, sentencepiece's ~60 MB, and their ids were identical on
+17,000 texts (CMRC and DRCD passages, sentences and questions, odd scripts) except for one thing
+``tokens`` reproduces: tokenizers keeps a trailing space as a "▁" token. The conversion checks the two
+agree on a set of probes before the folder is used.
 
 The int8 folder is made once, from the converted sentence-transformers folder, into the user's cache:
 in a child process (the converter imports torch and transformers and peaks at ~1.7 GB; none of it
@@ -15,9 +22,11 @@ target, with a marker file written last and a rename, under the same kind of loc
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -36,8 +45,9 @@ if TYPE_CHECKING:
 #: The engine's name in index manifests and the vector cache.
 ENGINE = "ctranslate2-int8"
 #: Bump when the folder layout or the pooling changes: old folders are rebuilt, cached vectors unused.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 MARKER = "rag-ct2.json"
+SENTENCEPIECE = "sentencepiece.model"
 #: Texts per forward pass. Sorted by length first, so a batch holds texts of about the same length
 #: and pads little. Larger batches were no faster on 2 cores (BENCHMARKS.md).
 BATCH_SIZE = 32
@@ -83,7 +93,9 @@ def _convert_atomically(source: Path, target: Path) -> None:
             raise ModelError(f"cannot convert {source} for the int8 engine: "
                              f"{lines[-1] if lines else 'the converter failed'}")
         shutil.copy2(source / "tokenizer.json", building / "tokenizer.json")
+        (building / SENTENCEPIECE).write_bytes(sentencepiece_model(building / "tokenizer.json"))
         meta = {"engine_version": ENGINE_VERSION, "source": str(source), **sentence_transformers_setup(source)}
+        check_tokens(building, meta["max_seq_length"])
         (building / MARKER).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
         if target.exists():  # an unfinished or outdated folder
             shutil.rmtree(target)
@@ -109,6 +121,98 @@ def sentence_transformers_setup(folder: Path) -> dict[str, Any]:
             "dim": int(pooling["embedding_dimension"])}
 
 
+# ---------------------------------------------------------------- tokens
+
+
+def sentencepiece_model(tokenizer_json: Path) -> bytes:
+    """A sentencepiece ModelProto with the pieces, scores, special tokens and normalization table of an
+    XLM-R style ``tokenizer.json`` (Unigram; Precompiled + collapse spaces; Metaspace; <s> $A </s>),
+    hand-encoded so that no protobuf package is needed."""
+    spec = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    model, normalizer = spec["model"], spec.get("normalizer") or {}
+    steps = normalizer.get("normalizers", [normalizer])
+    if model.get("type") != "Unigram" or not steps or steps[0].get("type") != "Precompiled":
+        raise ModelError(f"{tokenizer_json} is not an XLM-R style Unigram tokenizer")
+    charsmap = base64.b64decode(steps[0]["precompiled_charsmap"])
+    kinds = {"<unk>": 2, "<s>": 3, "</s>": 3, "<pad>": 3, "<mask>": 4}  # UNKNOWN, CONTROL, USER_DEFINED
+    ids = {piece: i for i, (piece, _) in enumerate(model["vocab"])}
+    proto = bytearray()
+    for piece, score in model["vocab"]:
+        entry = _bytes_field(1, piece.encode("utf-8")) + _float_field(2, score)
+        if piece in kinds:
+            entry += _varint_field(3, kinds[piece])
+        proto += _bytes_field(1, entry)
+    trainer = (_varint_field(3, 1) + _varint_field(40, ids["<unk>"]) + _varint_field(41, ids["<s>"])
+               + _varint_field(42, ids["</s>"]) + _varint_field(43, ids["<pad>"]))  # model_type UNIGRAM
+    normalization = (_bytes_field(1, b"tokenizer.json") + _bytes_field(2, charsmap)
+                     + _varint_field(3, 1) + _varint_field(4, 1) + _varint_field(5, 1))
+    return bytes(proto + _bytes_field(2, trainer) + _bytes_field(3, normalization))
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _bytes_field(number: int, data: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _varint_field(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value)
+
+
+def _float_field(number: int, value: float) -> bytes:
+    return _varint(number << 3 | 5) + struct.pack("<f", value)
+
+
+class Tokens:
+    """Token ids as ``tokenizer.json`` gives them (``<s> … </s>``, cut to ``max_length`` keeping
+    ``</s>``), computed by sentencepiece."""
+
+    def __init__(self, folder: Path, max_length: int) -> None:
+        import sentencepiece
+
+        self.processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / SENTENCEPIECE))
+        self.bos, self.eos = self.processor.bos_id(), self.processor.eos_id()
+        self.space = self.processor.piece_to_id("▁")
+        self.max_length = max_length
+
+    def __call__(self, texts: list[str]) -> list[list[int]]:
+        out = []
+        for text, ids in zip(texts, self.processor.encode(texts), strict=True):
+            if text[-1:].isspace():  # tokenizers keeps a trailing space as a token; sentencepiece drops it
+                ids.append(self.space)
+            out.append([self.bos, *ids[: self.max_length - 2], self.eos])
+        return out
+
+
+#: Probes on which sentencepiece must give the ids of tokenizer.json before a folder is used.
+PROBES = ["passage: 营口市 uses 5G + industrial internet in its factories.", "query: 全市有效期内省级专精特新企业共计多少户？",
+          "passage: Ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３ ｶﾀｶﾅ ﬁ ① ½ Ⅻ", "passage: 𠀀𪚥𰻞 rare CJK, emoji 😀🇨🇳",
+          "query: Tabs\tand\nnew lines\r\nmixed   with    spaces ", "passage:    ", "query: 日本語の文章と한국어 문장",
+          "passage: 臺灣的繁體字與简体字、！？。，“”《》（）", "passage: " + "营口港" * 400]
+
+
+def check_tokens(folder: Path, max_length: int) -> None:
+    """Refuse a folder whose sentencepiece model does not give tokenizer.json's ids."""
+    import tokenizers
+
+    reference = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+    reference.enable_truncation(max_length)
+    ours = Tokens(folder, max_length)(PROBES)
+    for probe, ids, expected in zip(PROBES, ours, reference.encode_batch(PROBES), strict=True):
+        if ids != expected.ids:
+            raise ModelError(f"sentencepiece and tokenizer.json disagree on {probe[:40]!r}")
+
+
+# ---------------------------------------------------------------- the engine
+
+
 class CT2Embedder:
     """Float32, L2-normalized vectors from the int8 model; the same interface as the
     sentence-transformers embedder in ``rag.embed``."""
@@ -117,7 +221,6 @@ class CT2Embedder:
 
     def __init__(self, source: ModelSource, folder: Path, threads: int = 0) -> None:
         import ctranslate2
-        import tokenizers
 
         meta = read_marker(folder)
         if meta is None:
@@ -129,9 +232,7 @@ class CT2Embedder:
         # threads=0 lets CTranslate2 use every core (2 here); OMP_WAIT_POLICY=PASSIVE (rag/__init__)
         # keeps its OpenMP threads from spinning against a busy neighbour, as for torch.
         self.encoder = ctranslate2.Encoder(str(folder), device="cpu", compute_type="int8", intra_threads=threads)
-        self.tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(self.max_seq_length)  # keeps </s>, as sentence-transformers does
-        self.tokenizer.no_padding()
+        self.tokens = Tokens(folder, self.max_seq_length)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Vectors for search questions (the model's query prompt)."""
@@ -146,7 +247,7 @@ class CT2Embedder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        ids = [encoding.ids for encoding in self.tokenizer.encode_batch([prompt + t for t in texts])]
+        ids = self.tokens([prompt + t for t in texts])
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]

@@ -305,23 +305,29 @@ def update_index(index_dir: Path | str, add: list[Path] | None = None, remove: l
 
 def _build(corpus: Corpus, source: dict, index_dir: Path, model: str | None, engine: str | None,
            report: Progress, cache: bool, started: float, timings: dict) -> dict:
-    """Embed and index ``corpus`` into a staging folder and publish it (the build lock is held)."""
-    from rag.embed import load_model
+    """Embed and index ``corpus`` into a staging folder and publish it (the build lock is held). The
+    model is loaded only if some text is not in the vector cache."""
+    from rag.embed import engine_for, load_model, resolve
 
     model = model or config.default_model()
-    loading = time.perf_counter()
-    embedder = load_model(model, engine)
-    timings["load_model"] = round(time.perf_counter() - loading, 2)
+    engine = engine_for(model, engine)
+
+    def load():
+        loading = time.perf_counter()
+        embedder = load_model(model, engine)
+        timings["load_model"] = round(time.perf_counter() - loading, 2)
+        return embedder
+
     staging = index_dir / f".staging-{os.getpid()}-{time.time_ns()}"
     staging.mkdir()
     try:
-        counts, embedded = _write_index_files(staging, corpus, embedder, report, cache, timings)
+        counts, embedded, dim = _write_index_files(staging, corpus, (model, engine, load), report, cache, timings)
         source["problems"] = [f"{p.source}: {p.message}" for p in corpus.problems]
         manifest = {
             "format": FORMAT_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "corpus": source,
-            "model": {"spec": model, "name": embedder.name, "dim": embedder.dim, "engine": embedder.engine},
+            "model": {"spec": model, "name": resolve(model).name, "dim": dim, "engine": engine},
             "settings": SETTINGS,
             "versions": _versions(),
             "counts": counts,
@@ -338,9 +344,10 @@ def _build(corpus: Corpus, source: dict, index_dir: Path, model: str | None, eng
     return manifest
 
 
-def _write_index_files(folder: Path, corpus: Corpus, embedder, report: Progress, cache: bool,
-                       timings: dict) -> tuple[dict, dict]:
-    from rag.vectors import encode_passages, open_cache
+def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progress, cache: bool,
+                       timings: dict) -> tuple[dict, dict, int]:
+    """The index files of ``corpus``; ``model`` is (spec, engine, a function that loads it)."""
+    from rag.vectors import encode_passages, open_cache, space_of
 
     chunks = corpus.chunks()
     _write_json(folder / "corpus.json", corpus.to_dict())
@@ -356,8 +363,10 @@ def _write_index_files(folder: Path, corpus: Corpus, embedder, report: Progress,
     sentence_texts = [to_simplified(t) for t in texts]
     framed_texts = [sentence_in_context(subject, texts[k]) for k, subject in framed]
     embedding = time.perf_counter()
+    spec, engine, load = model
     with open_cache(cache) as store:
-        vectors, stats = encode_passages(embedder, chunk_texts + sentence_texts + framed_texts, report, store)
+        vectors, stats = encode_passages(space_of(spec, engine), load, chunk_texts + sentence_texts + framed_texts,
+                                         report, store)
     timings["embed"] = round(time.perf_counter() - embedding, 2)
     if stats.cached:
         report.note(f"embedded {stats.encoded:,} new texts; {stats.cached:,} came from the vector cache")
@@ -380,7 +389,7 @@ def _write_index_files(folder: Path, corpus: Corpus, embedder, report: Progress,
     retriever.save(str(folder / "bm25"), show_progress=False)
     timings["index"] = round(time.perf_counter() - indexing, 2)
     counts = {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows)}
-    return counts, stats.as_dict()
+    return counts, stats.as_dict(), int(vectors.shape[1])
 
 
 def _vector_index(vectors: np.ndarray) -> faiss.Index:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,17 +46,15 @@ def cache_path() -> Path:
     return config.cache_dir() / "vectors.sqlite3"
 
 
-def space_of(embedder) -> str:
-    """The cache key prefix of an engine + model: vectors from anything else are never reused."""
-    from rag.embed import SENTENCE_TRANSFORMERS
+def space_of(spec: str, engine: str) -> str:
+    """The cache key prefix of a model run by an engine: vectors of anything else are never reused.
+    Needs no loaded model, so a build whose texts are all cached loads none."""
+    from rag.ct2 import ENGINE as CT2
+    from rag.ct2 import ENGINE_VERSION
+    from rag.embed import resolve
 
-    identity = getattr(embedder.source, "identity", "") or embedder.name
-    version = "1"
-    if embedder.engine != SENTENCE_TRANSFORMERS:
-        from rag.ct2 import ENGINE_VERSION
-
-        version = str(ENGINE_VERSION)
-    return f"{embedder.engine} v{version}|{identity}|{embedder.dim}"
+    version = ENGINE_VERSION if engine == CT2 else 1
+    return f"{engine} v{version}|{resolve(spec).identity}"
 
 
 class VectorCache:
@@ -73,7 +72,7 @@ class VectorCache:
     def close(self) -> None:
         self._db.close()
 
-    def get(self, space: str, kind: str, keys: list[bytes], dim: int) -> dict[bytes, np.ndarray]:
+    def get(self, space: str, kind: str, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
             part = keys[start:start + 500]
@@ -81,9 +80,9 @@ class VectorCache:
                 f"SELECT key, vector FROM vectors WHERE space = ? AND kind = ? AND key IN ({','.join('?' * len(part))})",
                 [space, kind, *part])
             for key, blob in rows:
-                vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape == (dim,):
-                    found[key] = vector
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        if len({len(v) for v in found.values()}) > 1:  # a damaged cache: trust none of it
+            return {}
         return found
 
     def put(self, space: str, kind: str, keys: list[bytes], vectors: np.ndarray) -> None:
@@ -109,23 +108,25 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()[:16]
 
 
-def encode_passages(embedder, texts: list[str], progress: Progress, cache: VectorCache | None,
-                    label: str = "embedding") -> tuple[np.ndarray, EncodeStats]:
-    """Vectors for ``texts`` in passage mode: each distinct text once, from the cache when it has it."""
+def encode_passages(space: str, load: Callable[[], Any], texts: list[str], progress: Progress,
+                    cache: VectorCache | None, label: str = "embedding") -> tuple[np.ndarray, EncodeStats]:
+    """Vectors for ``texts`` in passage mode: each distinct text once, from the cache when it has it.
+    ``load`` gives the embedder, and is called only when some text is not in the cache."""
     stats = EncodeStats(texts=len(texts))
     distinct = list(dict.fromkeys(texts))
     stats.distinct = len(distinct)
     keys = [text_key(t) for t in distinct]
-    space = space_of(embedder)
-    known = cache.get(space, PASSAGE, keys, embedder.dim) if cache is not None else {}
+    known = cache.get(space, PASSAGE, keys) if cache is not None else {}
     stats.cached = len(known)
     missing = [i for i, key in enumerate(keys) if key not in known]
     stats.encoded = len(missing)
-    vectors = np.empty((len(distinct), embedder.dim), dtype=np.float32)
+    embedder = load() if missing else None
+    dim = embedder.dim if embedder is not None else len(next(iter(known.values())))
+    vectors = np.empty((len(distinct), dim), dtype=np.float32)
     for i, key in enumerate(keys):
         if key in known:
             vectors[i] = known[key]
-    if missing:
+    if embedder is not None:
         missing.sort(key=lambda i: len(distinct[i]))  # similar lengths batch together: less padding
         progress.start(label, len(missing), work=sum(len(distinct[i]) for i in missing))
         for start in range(0, len(missing), STEP):

@@ -310,7 +310,9 @@ def test_cli_build_shows_one_progress_display_and_is_silent_when_asked(mini_corp
     for quiet in (["--quiet"], ["--json"]):
         result = _rag("build", "--corpus", str(mini_corpus), "--index", str(tmp_path / "idx"), *quiet)
         assert result.returncode == 0 and result.stderr == "", result.stderr
-    assert json.loads(result.stdout)["embedded"]["encoded"] == 0
+    rebuilt = json.loads(result.stdout)
+    assert rebuilt["embedded"]["encoded"] == 0
+    assert "load_model" not in rebuilt["timings"]  # every vector came from the cache: no model loaded
 
 
 def test_cli_add_and_remove(mini_corpus, tmp_path):

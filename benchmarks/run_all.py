@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark recorded in BENCHMARKS.md, one after the other (~35 min on 2 cores; the CMRC indexes are built on the first run)."""
+"""`make bench`: every benchmark recorded in BENCHMARKS.md, one after the other (~60 min on 2 cores; the CMRC indexes are built on the first run)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_model.py", "bench_retrieval.py", "bench_answers.py", "bench_hnsw.py", "bench_ui.py", "bench_load.py", "bench_security.py"]
+SCRIPTS = ["bench_model.py", "bench_engine.py", "bench_build.py", "bench_serve.py", "bench_retrieval.py",
+           "bench_answers.py", "bench_hnsw.py", "bench_ui.py", "bench_load.py", "bench_security.py"]
 
 
 def main() -> int:

@@ -59,19 +59,24 @@ class Assistant:
 
     @classmethod
     def open(cls, index_dir: Path | str | None = None, corpus: Path | str | None = None,
-             model: str | None = None, progress: bool = True) -> Assistant:
+             model: str | None = None, progress: bool = True, engine: str | None = None) -> Assistant:
         """Load the index (building it first when ``corpus`` is given and the index is missing or
-        stale) and the model it was built with."""
-        from rag.embed import load_model
+        stale) and the model and engine it was built with."""
+        from rag.embed import engine_for, load_model
 
         index_dir = Path(index_dir or config.default_index_dir())
         model = model or config.default_model()
-        ensure_index(index_dir, Path(corpus) if corpus else None, model, progress=progress)
+        engine = engine_for(model, engine)
+        ensure_index(index_dir, Path(corpus) if corpus else None, model, progress=progress, engine=engine)
         index = load_index(index_dir)
         if index.model != model:
             raise RagError(f"the index was built with model {index.model!r}; pass --model {index.model} "
                            f"or rebuild with `rag build --model {model}`")
-        return cls(index, load_model(model))
+        if index.engine != engine:
+            raise RagError(f"the index was built with the {index.engine} engine, whose vectors differ from the "
+                           f"{engine} engine's; pass --engine {index.engine} or rebuild with "
+                           f"`rag build --engine {engine}`")
+        return cls(index, load_model(model, engine))
 
     @property
     def documents(self):

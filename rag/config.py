@@ -12,7 +12,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "multilingual-e5-small"
 #: Passages shown per question: `rag ask -k`, the page's slider and the HTTP API all take it from here.
 DEFAULT_K = 5
-#: Where `rag serve` listens: loopback only, unless the user asks for more.
+#: Which code runs the model: "auto" is the int8 engine for the bundled model (rag.ct2) and
+#: sentence-transformers for any other; either can be asked for by name.
+DEFAULT_ENGINE = "auto"
+ENGINES = ("auto", "ctranslate2-int8", "sentence-transformers")
+#: The symlink inside an index directory that points at the published build.
+INDEX_CURRENT = "current"
+#: Where `rag serve` listens by default (loopback only, unless the user asks for more), and where
+#: `rag ask` looks for a running server.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 
@@ -35,3 +42,13 @@ def default_index_dir() -> Path:
 
 def default_model() -> str:
     return os.environ.get("RAG_MODEL") or DEFAULT_MODEL
+
+
+def default_engine() -> str:
+    return os.environ.get("RAG_ENGINE") or DEFAULT_ENGINE
+
+
+def default_port() -> int:
+    """$RAG_PORT, else DEFAULT_PORT: `rag serve` listens there and `rag ask` looks for it there."""
+    value = os.environ.get("RAG_PORT", "")
+    return int(value) if value.isdigit() else DEFAULT_PORT

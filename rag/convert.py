@@ -425,7 +425,7 @@ def read_marker(folder: Path) -> dict | None:
 
 
 @contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """An exclusive advisory lock; the OS releases it if the process dies mid-conversion."""
     with open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -441,7 +441,7 @@ def ensure_converted(source: Path | None = None) -> Path:
     if read_marker(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.parent / f".{CONVERTED_NAME}.lock"):
+    with file_lock(target.parent / f".{CONVERTED_NAME}.lock"):
         if read_marker(target):  # another process finished while we waited
             return target
         _convert_atomically(source or bundled_weights(), target)

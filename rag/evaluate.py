@@ -54,17 +54,17 @@ def eval_index_dir(corpus: Path) -> Path:
 
 def run_eval(corpus: Path, questions: Path, retriever: str = "hybrid", index_dir: Path | None = None,
              model: str | None = None, k: int = 10, limit: int | None = None, answers: bool = True,
-             fusion: str = "adaptive") -> dict:
+             fusion: str = "adaptive", engine: str | None = None) -> dict:
     from rag.assistant import Assistant
 
     index_dir = Path(index_dir) if index_dir else eval_index_dir(corpus)
     build_started = time.perf_counter()
-    assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=False)
+    assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=False, engine=engine)
     open_seconds = time.perf_counter() - build_started
     records = read_questions(questions, limit)
     report = {
         "corpus": str(corpus), "questions": str(questions), "retriever": retriever, "fusion": fusion,
-        "model": assistant.index.model, "count": len(records),
+        "model": assistant.index.model, "engine": assistant.index.engine, "count": len(records),
         "index": {"chunks": len(assistant.index.chunks),
                   "build_seconds": assistant.index.manifest.get("build_seconds"),
                   "open_seconds": round(open_seconds, 2)},

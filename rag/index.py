@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -35,33 +36,15 @@ import numpy as np
 
 from rag import __version__, config
 from rag.errors import IndexStateError
+from rag.progress import Progress
 from rag.textproc import fold, keywords, to_simplified
 from rag.types import Chunk, Corpus, Document
 
 FORMAT_VERSION = 1
 
 
-def _pipeline_fingerprint() -> str:
-    """Hash of the code that reads, cuts and tokenizes text: changing it makes old indexes stale.
-    (A change to this module's file layout bumps FORMAT_VERSION instead.)"""
-    here = Path(__file__).parent
-    sources = sorted([*here.glob("ingest/*.py"), here / "textproc.py"])
-    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-
-
-#: Everything that changes what the index contains; a different value makes an index stale.
-SETTINGS = {
-    "format": FORMAT_VERSION,
-    "bm25_tokens": "jieba-search/t2s/nfkc/stopwords-v1",
-    "bm25_fields": "title+section+text",
-    "dense_text": "title+section+text/t2s",
-    "sentence_text": "sentence/t2s + subject+sentence/t2s",
-    "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
-    "hnsw_m": 32,
-    "pipeline": _pipeline_fingerprint(),
-}
 HNSW_EF_SEARCH = 64
-CURRENT = "current"
+CURRENT = config.INDEX_CURRENT
 _SKIP_NAMES = {".build.lock", "README.md"}
 
 
@@ -111,6 +94,15 @@ class LoadedIndex:
     def model(self) -> str:
         return self.manifest["model"]["spec"]
 
+    @property
+    def engine(self) -> str:
+        return self.manifest["model"].get("engine", "sentence-transformers")
+
+    @property
+    def build_id(self) -> str:
+        """The published build's folder: two processes that report the same one read the same index."""
+        return str(self.path)
+
 
 # ---------------------------------------------------------------- texts each retriever sees
 
@@ -147,6 +139,37 @@ def sentence_in_context(subject: str, sentence: str) -> str:
 
 def bm25_tokens(chunk: Chunk) -> list[str]:
     return keywords(f"{context_prefix(chunk)} {chunk.text}")
+
+
+#: The functions above decide what each retriever sees: their code is part of the index's settings.
+_TEXT_PREPARATION = (context_prefix, dense_text, title_subject, sentence_in_context, bm25_tokens)
+
+
+def _pipeline_fingerprint() -> str:
+    """Hash of the code that reads, cuts, tokenizes and frames text for the index: changing any of it
+    makes old indexes stale. (A change to this module's file layout bumps FORMAT_VERSION instead.)"""
+    here = Path(__file__).parent
+    sources = sorted([*here.glob("ingest/*.py"), here / "textproc.py"])
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources))
+    for function in _TEXT_PREPARATION:
+        digest.update(inspect.getsource(function).encode())
+    digest.update(_DISAMBIGUATOR_RE.pattern.encode())
+    return digest.hexdigest()[:16]
+
+
+#: Everything that changes what the index contains; a different value makes an index stale. The
+#: engine and model that made the vectors are recorded beside it, in the manifest's ``model``.
+SETTINGS = {
+    "format": FORMAT_VERSION,
+    "bm25_tokens": "jieba-search/t2s/nfkc/stopwords-v1",
+    "bm25_fields": "title+section+text",
+    "dense_text": "title+section+text/t2s",
+    "sentence_text": "sentence/t2s + subject+sentence/t2s",
+    "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
+    "hnsw_m": 32,
+    "hnsw_ef_construction": 80,
+    "pipeline": _pipeline_fingerprint(),
+}
 
 
 # ---------------------------------------------------------------- fingerprints and status
@@ -186,8 +209,11 @@ def _missing_detail(index_dir: Path) -> str:
     return f"no index at {index_dir}"
 
 
-def index_status(index_dir: Path, corpus: Path | None = None, model: str | None = None) -> IndexStatus:
-    """Whether the index exists and matches this corpus, model and settings (checksums not read)."""
+def index_status(index_dir: Path, corpus: Path | None = None, model: str | None = None,
+                 engine: str | None = None) -> IndexStatus:
+    """Whether the index exists and matches this corpus, model, engine and settings (checksums not read)."""
+    from rag.embed import engine_for
+
     manifest = read_manifest(index_dir)
     if manifest is None:
         return IndexStatus(False, _missing_detail(index_dir))
@@ -196,9 +222,15 @@ def index_status(index_dir: Path, corpus: Path | None = None, model: str | None 
     wanted_model = model or config.default_model()
     if manifest["model"]["spec"] != wanted_model:
         return IndexStatus(False, f"built with model {manifest['model']['spec']!r}, not {wanted_model!r}")
+    wanted_engine = engine_for(wanted_model, engine)
+    if manifest["model"].get("engine") != wanted_engine:
+        return IndexStatus(False, f"built with the {manifest['model'].get('engine')} engine, whose vectors differ "
+                                  f"from the {wanted_engine} engine's: pass --engine {manifest['model'].get('engine')}"
+                                  f" or rebuild")
     if corpus is not None and manifest["corpus"]["fingerprint"] != corpus_fingerprint(corpus):
         return IndexStatus(False, f"the corpus at {corpus} changed since the index was built")
-    return IndexStatus(True, f"{manifest['counts']['chunks']} chunks, model {manifest['model']['spec']}")
+    return IndexStatus(True, f"{manifest['counts']['chunks']} chunks, model {manifest['model']['spec']}, "
+                             f"{manifest['model']['engine']} engine")
 
 
 # ---------------------------------------------------------------- build
@@ -218,76 +250,153 @@ def build_lock(index_dir: Path):
 
 
 def build_index(corpus_path: Path | str, index_dir: Path | str, model: str | None = None,
-                progress: bool = True) -> dict:
-    """Ingest ``corpus_path``, embed and index it, and publish it atomically under ``index_dir``."""
-    from rag.embed import load_model
+                progress: bool | Progress = True, engine: str | None = None, cache: bool = True) -> dict:
+    """Ingest ``corpus_path``, embed and index it, and publish it atomically under ``index_dir``.
+    Vectors come from the content-hash cache where it has them (``cache=False`` encodes everything)."""
     from rag.ingest import load_corpus
 
     corpus_path, index_dir = Path(corpus_path), Path(index_dir)
-    model = model or config.default_model()
+    report = progress if isinstance(progress, Progress) else Progress(enabled=progress)
     started = time.perf_counter()
     with build_lock(index_dir):
+        report.stage(f"reading {corpus_path}")
         fingerprint = corpus_fingerprint(corpus_path)
         corpus = load_corpus(corpus_path)
-        embedder = load_model(model)
-        staging = index_dir / f".staging-{os.getpid()}-{time.time_ns()}"
-        staging.mkdir()
+        read_seconds = time.perf_counter() - started
+        source = {"path": str(corpus_path), "fingerprint": fingerprint, "added": [], "removed": []}
+        return _build(corpus, source, index_dir, model, engine, report, cache, started,
+                      {"read": round(read_seconds, 2)})
+
+
+def update_index(index_dir: Path | str, add: list[Path] | None = None, remove: list[str] | None = None,
+                 progress: bool | Progress = True, cache: bool = True) -> dict:
+    """`rag add` / `rag remove`: the current index's corpus with files added (a file already in it is
+    replaced) or documents removed, republished like a build. Only new text is embedded; the rest of
+    the vectors come from the cache. The manifest keeps the corpus fingerprint the index was built
+    from and lists what was added and removed on top of it."""
+    from rag.ingest.update import add_files, remove_documents
+
+    index_dir = Path(index_dir)
+    report = progress if isinstance(progress, Progress) else Progress(enabled=progress)
+    started = time.perf_counter()
+    with build_lock(index_dir):
+        manifest = read_manifest(index_dir)
+        if manifest is None:
+            raise IndexStateError(f"{_missing_detail(index_dir)}: build one first with `rag build`")
+        folder = (index_dir / CURRENT).resolve()
         try:
-            counts = _write_index_files(staging, corpus, embedder, progress)
-            manifest = {
-                "format": FORMAT_VERSION,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "corpus": {"path": str(corpus_path), "fingerprint": fingerprint,
-                           "problems": [f"{p.source}: {p.message}" for p in corpus.problems]},
-                "model": {"spec": model, "name": embedder.name, "dim": embedder.dim},
-                "settings": SETTINGS,
-                "versions": _versions(),
-                "counts": counts,
-                "build_seconds": round(time.perf_counter() - started, 2),
-                "files": _checksums(staging),
-            }
-            _write_json(staging / "manifest.json", manifest)
-            _publish(staging, index_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+            corpus = Corpus.from_dict(json.loads((folder / "corpus.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IndexStateError(f"the index at {index_dir} is corrupt ({error}): run `rag build` again") from error
+        source = dict(manifest["corpus"])
+        source.setdefault("added", [])
+        source.setdefault("removed", [])
+        if add:
+            report.stage(f"reading {len(add)} path{'s' if len(add) != 1 else ''}")
+            corpus, added = add_files(corpus, [Path(p) for p in add])
+            source["added"] = sorted(set(source["added"]) | set(added))
+        if remove:
+            corpus, removed = remove_documents(corpus, remove)
+            source["removed"] = sorted(set(source["removed"]) | set(removed))
+            source["added"] = [s for s in source["added"] if s not in removed]
+        return _build(corpus, source, index_dir, manifest["model"]["spec"], manifest["model"]["engine"],
+                      report, cache, started, {"read": round(time.perf_counter() - started, 2)})
+
+
+def _build(corpus: Corpus, source: dict, index_dir: Path, model: str | None, engine: str | None,
+           report: Progress, cache: bool, started: float, timings: dict) -> dict:
+    """Embed and index ``corpus`` into a staging folder and publish it (the build lock is held). The
+    model is loaded only if some text is not in the vector cache."""
+    from rag.embed import engine_for, load_model, resolve
+
+    model = model or config.default_model()
+    engine = engine_for(model, engine)
+
+    def load():
+        loading = time.perf_counter()
+        embedder = load_model(model, engine)
+        timings["load_model"] = round(time.perf_counter() - loading, 2)
+        return embedder
+
+    staging = index_dir / f".staging-{os.getpid()}-{time.time_ns()}"
+    staging.mkdir()
+    try:
+        counts, embedded, dim = _write_index_files(staging, corpus, (model, engine, load), report, cache, timings)
+        source["problems"] = [f"{p.source}: {p.message}" for p in corpus.problems]
+        manifest = {
+            "format": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "corpus": source,
+            "model": {"spec": model, "name": resolve(model).name, "dim": dim, "engine": engine},
+            "settings": SETTINGS,
+            "versions": _versions(),
+            "counts": counts,
+            "embedded": embedded,
+            "timings": timings,
+            "build_seconds": round(time.perf_counter() - started, 2),
+            "files": _checksums(staging),
+        }
+        _write_json(staging / "manifest.json", manifest)
+        _publish(staging, index_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return manifest
 
 
-def _write_index_files(folder: Path, corpus: Corpus, embedder, progress: bool) -> dict:
+def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progress, cache: bool,
+                       timings: dict) -> tuple[dict, dict, int]:
+    """The index files of ``corpus``; ``model`` is (spec, engine, a function that loads it)."""
+    from rag.vectors import encode_passages, open_cache, space_of
+
     chunks = corpus.chunks()
     _write_json(folder / "corpus.json", corpus.to_dict())
 
-    vectors = embedder.encode_documents([dense_text(c) for c in chunks], progress=progress)
-    faiss.write_index(_vector_index(vectors), str(folder / "chunks.faiss"))
-
+    # The three kinds of text are embedded as one set, so no text is encoded twice.
     doc_text = {d.doc_id: d.text for d in corpus.documents}
     sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
     texts = [doc_text[chunks[row].doc_id][start:end] for row, start, end in sentence_rows]
-    sentence_vectors = embedder.encode_documents([to_simplified(t) for t in texts], progress=progress)
     subjects = {d.doc_id: title_subject(d) for d in corpus.documents}
-    in_context = sentence_vectors.copy()  # sentences of documents without a subject stand alone
     framed = [(k, subjects[chunks[row].doc_id]) for k, (row, _, _) in enumerate(sentence_rows)
               if subjects[chunks[row].doc_id]]
+    chunk_texts = [dense_text(c) for c in chunks]
+    sentence_texts = [to_simplified(t) for t in texts]
+    framed_texts = [sentence_in_context(subject, texts[k]) for k, subject in framed]
+    embedding = time.perf_counter()
+    spec, engine, load = model
+    with open_cache(cache) as store:
+        vectors, stats = encode_passages(space_of(spec, engine), load, chunk_texts + sentence_texts + framed_texts,
+                                         report, store)
+    timings["embed"] = round(time.perf_counter() - embedding, 2)
+    if stats.cached:
+        report.note(f"embedded {stats.encoded:,} new texts; {stats.cached:,} came from the vector cache")
+    chunk_vectors = vectors[:len(chunks)]
+    sentence_vectors = vectors[len(chunks):len(chunks) + len(texts)]
+    in_context = sentence_vectors.copy()  # sentences of documents without a subject stand alone
     if framed:
-        in_context[[k for k, _ in framed]] = embedder.encode_documents(
-            [sentence_in_context(subject, texts[k]) for k, subject in framed], progress=progress)
+        in_context[[k for k, _ in framed]] = vectors[len(chunks) + len(texts):]
+
+    report.stage("indexing")
+    indexing = time.perf_counter()
+    faiss.write_index(_vector_index(chunk_vectors), str(folder / "chunks.faiss"))
     table = np.array(sentence_rows, dtype=np.int32).reshape(-1, 3)
     np.save(folder / "sentence_rows.npy", table)
     np.save(folder / "sentences.npy", sentence_vectors.astype(np.float16))
     np.save(folder / "sentences_in_context.npy", in_context.astype(np.float16))
 
     retriever = bm25s.BM25()
-    retriever.index([bm25_tokens(c) or [""] for c in chunks], show_progress=progress)
+    retriever.index([bm25_tokens(c) or [""] for c in chunks], show_progress=False)
     retriever.save(str(folder / "bm25"), show_progress=False)
-    return {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows)}
+    timings["index"] = round(time.perf_counter() - indexing, 2)
+    counts = {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows)}
+    return counts, stats.as_dict(), int(vectors.shape[1])
 
 
 def _vector_index(vectors: np.ndarray) -> faiss.Index:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(vectors) > SETTINGS["hnsw_above"]:
         index = faiss.IndexHNSWFlat(vectors.shape[1], SETTINGS["hnsw_m"], faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index.hnsw.efConstruction = SETTINGS["hnsw_ef_construction"]
     else:
         index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
@@ -337,10 +446,15 @@ def _sha256(path: Path) -> str:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    packages = ["faiss-cpu", "bm25s", "jieba", "sentence-transformers", "transformers", "torch"]
-    return {"rag": __version__, **{name: version(name) for name in packages}}
+    packages = ["faiss-cpu", "bm25s", "jieba", "ctranslate2", "tokenizers", "sentence-transformers",
+                "transformers", "torch"]
+    versions = {"rag": __version__}
+    for name in packages:
+        with contextlib.suppress(PackageNotFoundError):
+            versions[name] = version(name)
+    return versions
 
 
 # ---------------------------------------------------------------- load
@@ -389,9 +503,10 @@ def _verify(folder: Path, manifest: dict) -> None:
                                   "(truncated or modified): run `rag build` again")
 
 
-def ensure_index(index_dir: Path, corpus: Path | None, model: str | None, progress: bool = True) -> None:
+def ensure_index(index_dir: Path, corpus: Path | None, model: str | None, progress: bool = True,
+                 engine: str | None = None) -> None:
     """Build the index when it is missing or stale for ``corpus`` (used by `ask --corpus` and `serve`)."""
-    status = index_status(index_dir, corpus=corpus, model=model)
+    status = index_status(index_dir, corpus=corpus, model=model, engine=engine)
     if status.ok:
         return
     if corpus is None:
@@ -399,4 +514,4 @@ def ensure_index(index_dir: Path, corpus: Path | None, model: str | None, progre
             raise IndexStateError(f"{status.detail}: run `rag build` first")
         raise IndexStateError(f"the index is stale ({status.detail}): run `rag build`")
     print(f"building the index ({status.detail})…", file=sys.stderr)
-    build_index(corpus, index_dir, model=model, progress=progress)
+    build_index(corpus, index_dir, model=model, progress=progress, engine=engine)

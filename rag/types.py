@@ -175,3 +175,15 @@ class Response:
             if value is not None and value.span is not None:
                 data[name]["span"] = list(value.span)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Response:
+        """The inverse of ``to_dict``: a Response that came over HTTP from a running server."""
+        answer = None
+        if data.get("answer") is not None:
+            raw = data["answer"]
+            span = tuple(raw["span"]) if raw.get("span") is not None else None
+            answer = Answer(text=raw["text"], span=span, score=raw["score"], citation=Citation(**raw["citation"]))
+        return cls(question=data["question"], abstained=data["abstained"], answer=answer,
+                   passages=[Passage(**p) for p in data["passages"]], timings_ms=data["timings_ms"],
+                   id=data.get("id"), message=data.get("message"))

@@ -6,6 +6,8 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -169,3 +171,160 @@ def test_manifest_records_fingerprint_model_settings_and_versions(mini_corpus, t
     assert manifest["settings"] == index_module.SETTINGS
     assert {"faiss-cpu", "bm25s", "jieba"} <= set(manifest["versions"])
     assert set(manifest["files"]) >= {"corpus.json", "chunks.faiss", "sentences.npy"}
+    assert manifest["model"]["engine"] == "ctranslate2-int8"
+    assert manifest["settings"]["hnsw_ef_construction"] == 80
+
+
+# ------------------------------------------------------------------ what shapes the index
+
+
+TEXT_PREPARATION = ["context_prefix", "dense_text", "title_subject", "sentence_in_context", "bm25_tokens"]
+
+
+def _settings_of_edited_copy(tmp_path: Path, function: str) -> dict:
+    """SETTINGS as computed by a copy of the package in which ``function``'s body has one more line."""
+    import shutil
+
+    package = tmp_path / f"edited-{function}"
+    shutil.copytree(Path(index_module.__file__).parent, package / "rag",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    source = (package / "rag" / "index.py").read_text(encoding="utf-8")
+    header = next(line for line in source.splitlines() if line.startswith(f"def {function}("))
+    body_start = source.index(header) + len(header)
+    docstring_end = source.index("\n", body_start)
+    edited = source[:docstring_end + 1] + "    _ = 'an edit'\n" + source[docstring_end + 1:]
+    (package / "rag" / "index.py").write_text(edited, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-c", "import json; from rag.index import SETTINGS; "
+                             "print(json.dumps(SETTINGS))"], capture_output=True, text=True,
+                            cwd=package, env={**os.environ, "PYTHONPATH": str(package)})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("function", TEXT_PREPARATION)
+def test_editing_text_preparation_code_makes_the_index_stale(mini_corpus, tmp_path, function, monkeypatch):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    edited = _settings_of_edited_copy(tmp_path, function)
+    assert edited["pipeline"] != index_module.SETTINGS["pipeline"]
+    monkeypatch.setattr(index_module, "SETTINGS", edited)
+    assert "settings" in index_status(tmp_path / "idx", corpus=mini_corpus).detail
+
+
+def test_changing_ef_construction_makes_the_index_stale(mini_corpus, tmp_path, monkeypatch):
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    monkeypatch.setitem(index_module.SETTINGS, "hnsw_ef_construction", 40)
+    assert not index_status(tmp_path / "idx", corpus=mini_corpus).ok
+
+
+def test_an_index_of_another_engine_is_detected(mini_corpus, tmp_path):
+    from rag.assistant import Assistant
+    from rag.errors import RagError
+
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    status = index_status(tmp_path / "idx", corpus=mini_corpus, engine="sentence-transformers")
+    assert not status.ok and "ctranslate2-int8 engine" in status.detail and "--engine" in status.detail
+    with pytest.raises(RagError, match="engine"):
+        Assistant.open(tmp_path / "idx", engine="sentence-transformers")
+    # Built by sentence-transformers, asked by it: fine; the default engine is then the odd one out.
+    build_index(mini_corpus, tmp_path / "st", progress=False, engine="sentence-transformers")
+    assert Assistant.open(tmp_path / "st", engine="sentence-transformers").ask("图书馆有多少藏书？").answer
+    with pytest.raises(RagError, match="sentence-transformers engine"):
+        Assistant.open(tmp_path / "st")
+
+
+# ------------------------------------------------------------------ the vector cache and updates
+
+
+def test_a_rebuild_embeds_only_what_changed(mini_corpus, tmp_path):
+    first = build_index(mini_corpus, tmp_path / "idx", progress=False)
+    assert first["embedded"]["encoded"] + first["embedded"]["cached"] == first["embedded"]["distinct"]
+    again = build_index(mini_corpus, tmp_path / "idx", progress=False)
+    assert again["embedded"]["encoded"] == 0
+    (mini_corpus / "extra.txt").write_text("第三部分\n\n阅览室新增座位两百个，全年无休。\n", encoding="utf-8")
+    grown = build_index(mini_corpus, tmp_path / "idx", progress=False)
+    added = load_corpus(mini_corpus / "extra.txt").chunks()
+    assert 0 < grown["embedded"]["encoded"] <= len(added) + sum(len(c.sentences) for c in added)
+    # Vectors from the cache are the vectors a build without it makes.
+    cached = load_index(tmp_path / "idx")
+    build_index(mini_corpus, tmp_path / "fresh", progress=False, cache=False)
+    fresh = load_index(tmp_path / "fresh")
+    assert fresh.manifest["embedded"]["cached"] == 0
+    assert (cached.chunk_vectors.reconstruct_n(0, fresh.chunk_vectors.ntotal)
+            == fresh.chunk_vectors.reconstruct_n(0, fresh.chunk_vectors.ntotal)).all()
+    assert (cached.sentences.vectors == fresh.sentences.vectors).all()
+
+
+def test_the_same_text_is_embedded_once(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    # A one-sentence paragraph without a title or heading is its own chunk text and sentence text.
+    (folder / "notes.jsonl").write_text(json.dumps({"id": "n", "title": "", "text": "图书馆周一闭馆。"},
+                                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest = build_index(folder, tmp_path / "idx", progress=False, cache=False)
+    assert manifest["embedded"] == {"texts": 2, "distinct": 1, "cached": 0, "encoded": 1}
+
+
+def test_add_and_remove_update_the_index_embedding_only_new_text(mini_corpus, tmp_path):
+    from rag.assistant import Assistant
+    from rag.errors import CorpusError
+    from rag.index import update_index
+
+    index_dir = tmp_path / "idx"
+    build_index(mini_corpus, index_dir, progress=False)
+    new = tmp_path / "new" / "museum.md"
+    new.parent.mkdir()
+    new.write_text("# 博物馆简介\n\n本市博物馆收藏文物两万件，其中一级文物四十件。\n", encoding="utf-8")
+    manifest = update_index(index_dir, add=[new], progress=False)
+    assert manifest["counts"]["documents"] == 2
+    assert manifest["embedded"]["encoded"] <= 3  # the new chunk and its sentences; the rest is cached
+    assert manifest["corpus"]["added"] == ["new/museum.md"]
+    answer = Assistant.open(index_dir).ask("博物馆有多少件一级文物？").answer
+    assert answer and "四十件" in answer.text and answer.citation.doc_id == "museum"
+    assert index_status(index_dir, corpus=mini_corpus).ok  # still the corpus it was built from, plus one
+
+    new.write_text("# 博物馆简介\n\n本市博物馆收藏文物三万件。\n", encoding="utf-8")  # read again: replaced
+    assert update_index(index_dir, add=[new], progress=False)["counts"]["documents"] == 2
+    removed = update_index(index_dir, remove=["museum"], progress=False)
+    assert removed["counts"]["documents"] == 1 and removed["embedded"]["encoded"] == 0
+    assert removed["corpus"]["added"] == [] and removed["corpus"]["removed"] == ["new/museum.md"]
+    with pytest.raises(CorpusError, match="no document 'museum'"):
+        update_index(index_dir, remove=["museum"], progress=False)
+    with pytest.raises(CorpusError, match="empty"):
+        update_index(index_dir, remove=["report"], progress=False)
+    assert len([p for p in index_dir.iterdir() if p.name.startswith("build-")]) == 1
+
+
+def _rag(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ))
+
+
+def test_cli_build_shows_one_progress_display_and_is_silent_when_asked(mini_corpus, tmp_path):
+    shown = _rag("build", "--corpus", str(mini_corpus), "--index", str(tmp_path / "idx"))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stderr.splitlines()
+    assert lines[0].startswith("reading ") and "indexing…" in lines
+    assert any(line.startswith("embedding ") for line in lines) or any("vector cache" in line for line in lines)
+    assert "it/s" not in shown.stderr and "\r" not in shown.stderr  # no tqdm bars; not a terminal: plain lines
+    assert "embedded" in shown.stdout
+    for quiet in (["--quiet"], ["--json"]):
+        result = _rag("build", "--corpus", str(mini_corpus), "--index", str(tmp_path / "idx"), *quiet)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    rebuilt = json.loads(result.stdout)
+    assert rebuilt["embedded"]["encoded"] == 0
+    assert "load_model" not in rebuilt["timings"]  # every vector came from the cache: no model loaded
+
+
+def test_cli_add_and_remove(mini_corpus, tmp_path):
+    index_dir = str(tmp_path / "idx")
+    assert _rag("build", "--corpus", str(mini_corpus), "--index", index_dir, "--quiet").returncode == 0
+    extra = tmp_path / "extra.txt"
+    extra.write_text("档案馆\n\n档案馆保存历史档案五千卷。\n", encoding="utf-8")
+    added = _rag("add", str(extra), "--index", index_dir, "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["counts"]["documents"] == 2
+    removed = _rag("remove", "extra", "--index", index_dir, "--quiet")
+    assert removed.returncode == 0 and "1 documents" in removed.stdout
+    missing = _rag("remove", "nothing-like-it", "--index", index_dir)
+    assert missing.returncode == 2 and "no document 'nothing-like-it'" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

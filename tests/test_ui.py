@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SEEDS
 from rag.types import Answer, Citation, Document, Passage, Response, SectionNode
 from ui import render
 
@@ -200,9 +201,12 @@ def client(seed_server):
 
 
 @pytest.mark.slow
-def test_api_exposes_only_ask(client):
+def test_api_exposes_only_ask_and_index(client, seed_index):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert list(endpoints) == ["/ask"]
+    assert list(endpoints) == ["/ask", "/index"]
+    served = client.predict(api_name="/index")
+    assert served == {"build": str((seed_index / "current").resolve()), "model": "multilingual-e5-small",
+                      "engine": "ctranslate2-int8"}
 
 
 @pytest.mark.slow
@@ -240,3 +244,32 @@ def test_api_matches_cli_json(client, seed_index):
     cli = json.loads(done.stdout)
     api.pop("timings_ms"), cli.pop("timings_ms")
     assert api == cli
+
+
+def _ask_cli(index_dir: Path, port: int, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--index", str(index_dir), "--json", "--verbose",
+                           *options, ANSWERABLE], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "RAG_PORT": str(port)})
+
+
+@pytest.mark.slow
+def test_rag_ask_asks_a_running_server_of_the_same_index_and_only_that(seed_server, seed_index, tmp_path):
+    from urllib.parse import urlparse
+
+    from rag.index import build_index
+
+    port = urlparse(seed_server).port
+    remote = _ask_cli(seed_index, port)
+    assert remote.returncode == 0 and "asked the server" in remote.stderr, remote.stderr
+    local = _ask_cli(seed_index, port, "--no-server")
+    assert local.returncode == 0 and "server" not in local.stderr
+    remote_answer, local_answer = json.loads(remote.stdout), json.loads(local.stdout)
+    remote_answer.pop("timings_ms"), local_answer.pop("timings_ms")
+    assert remote_answer == local_answer
+    # A copy of the same corpus is another index build: answered locally, and --verbose says why.
+    build_index(SEEDS, tmp_path / "other", progress=False)
+    other = _ask_cli(tmp_path / "other", port)
+    assert other.returncode == 0 and "answering locally" in other.stderr and "another index" in other.stderr
+    # Nothing listening on the port: answered locally at once.
+    nothing = _ask_cli(seed_index, port + 1 if port < 65535 else port - 1)
+    assert nothing.returncode == 0 and "no server" in nothing.stderr

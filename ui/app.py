@@ -3,10 +3,12 @@
 ``rag serve`` calls :func:`serve`, which loads (building first if needed) the index once and blocks.
 Tests and benchmarks use :func:`create_app` + :func:`launch_app` to run it on a free port.
 
-The page's event handlers are private to the page; the HTTP API is one function, ``/ask``
-(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``. Every request
-passes the guard (ui/guard.py) first; what the page does beyond Gradio's components (the answering
-state, ``?q=`` in the address, copy citation, scrolling) is ui/page.js.
+The page's event handlers are private to the page; the HTTP API has two functions: ``/ask``
+(question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``; and ``/index`` →
+which index build, model and engine answer (how `rag ask` checks that a running server serves the
+index it would open before asking it: ``rag.remote``). Every request passes the guard (ui/guard.py)
+first; what the page does beyond Gradio's components (the answering state, ``?q=`` in the address,
+copy citation, scrolling) is ui/page.js.
 """
 
 from __future__ import annotations
@@ -121,6 +123,11 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             return {"question": echo(question), "error": "the server failed to answer this question "
                                                          "(an internal error, logged on the server)"}
 
+    def index() -> dict:
+        """Which index build (its folder), model and engine this server answers from."""
+        return {"build": assistant.index.build_id, "model": assistant.index.model,
+                "engine": assistant.embedder.engine}
+
     with gr.Blocks(title="营口文集问答 · Document QA") as app:
         history = gr.State([])
         gr.HTML(HEADER, elem_id="rag-header")
@@ -157,6 +164,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         asked.click(ask_again, inputs=[asked, *settings], **events)
         app.load(ask_from_url, inputs=settings, **events)
         gr.api(ask, api_name="ask")
+        gr.api(index, api_name="index")
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
 
@@ -176,12 +184,13 @@ def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None
 
 
 def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None, model: str | None = None,
-          host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT, share: bool = False, extra_hosts: tuple[str, ...] = ()) -> None:
+          host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT, share: bool = False,
+          extra_hosts: tuple[str, ...] = (), engine: str | None = None) -> None:
     """Load the index once (building it first when missing or stale) and serve until interrupted."""
     index_dir = Path(index_dir or config.default_index_dir())
     corpus = Path(corpus or config.default_corpus())
     print(f"loading the index at {index_dir} …", flush=True)
-    assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=True)
+    assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=True, engine=engine)
     assistant.ask(EXAMPLES[0])  # warm up the tokenizer and the model before the first visitor
     app = create_app(assistant)
     print(f"serving {len(assistant.documents)} documents on http://{host}:{port}", flush=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.index import LoadedIndex
+from rag.index import LoadedIndex, title_subject
 from rag.reader.qtypes import RELIABLE_TYPES, entity_spans
 from rag.reader.question import AskedFor, bigrams, strip_interrogatives
 from rag.retrieve import Retrieval
@@ -67,6 +67,11 @@ class SentenceEvidence:
         self.text = [self.doc_text[index.chunks[s.chunk[i]].doc_id][s.start[i]:s.end[i]] for i in range(len(s.chunk))]
         self.folded = [fold(t) for t in self.text]
         self.bigrams = [bigrams(t) for t in self.folded]
+        # An encyclopedia entry's subject (its title, 黄鳍紫鱼) is what every one of its sentences is
+        # about, though only the first names it: as keyword evidence it tells them apart by nothing.
+        subjects = {d.doc_id: title_subject(d) for d in index.corpus.documents}
+        self.subject_bigrams = {d: frozenset(bigrams(t)) for d, t in subjects.items() if t}
+        self.subject_words = {d: t for d, t in subjects.items() if t}
 
     def keyword_share(self, terms: list[str], text_folded: str) -> float:
         """IDF-weighted share of the question's keywords that appear in a (folded) text."""
@@ -75,6 +80,13 @@ class SentenceEvidence:
         unique = set(terms)
         weights = {t: self.idf.get(t, self.max_idf) for t in unique}
         return sum(w for t, w in weights.items() if t in text_folded) / sum(weights.values())
+
+    def _about(self, terms: list[str], doc_id: str) -> list[str]:
+        """The question's keywords less those inside the document's subject (all of them when the
+        question is nothing but the subject)."""
+        subject = self.subject_words.get(doc_id)
+        kept = [t for t in terms if not subject or t not in subject]
+        return kept or terms
 
     def neighbour_share(self, terms: list[str], i: int, step: int) -> float:
         j = i + step
@@ -99,24 +111,27 @@ class SentenceEvidence:
         else:
             cos = cos_context = np.zeros(len(idx), dtype=np.float32)
         top_score = max(hits[0].score, 1e-9)
-        terms = retrieval.keywords
-        shares = [self.keyword_share(terms, self.folded[i]) for i, _ in rows]
         stripped = strip_interrogatives(asked.folded_question)
-        question_bigrams = bigrams(stripped)
-        ordered = ordered_bigrams(stripped)
-        local = _local_weights(question_bigrams, [self.bigrams[i] & question_bigrams for i, _ in rows])
+        doc_of = [self.index.chunks[hits[rank - 1].row].doc_id for _, rank in rows]
+        # Keyword evidence without the words of the candidate's own document subject (see __init__).
+        terms = {d: self._about(retrieval.keywords, d) for d in set(doc_of)}
+        question_bigrams = {d: bigrams(stripped) - self.subject_bigrams.get(d, frozenset()) for d in set(doc_of)}
+        ordered = {d: [b if b in question_bigrams[d] else None for b in ordered_bigrams(stripped)] for d in set(doc_of)}
+        shares = [self.keyword_share(terms[d], self.folded[i]) for (i, _), d in zip(rows, doc_of, strict=True)]
+        all_bigrams = set().union(*question_bigrams.values())
+        local = _local_weights(all_bigrams, [self.bigrams[i] & all_bigrams for i, _ in rows])
         out = []
-        for (i, rank), c, c_context, share in zip(rows, cos, cos_context, shares, strict=True):
+        for (i, rank), d, c, c_context, share in zip(rows, doc_of, cos, cos_context, shares, strict=True):
             text = self.text[i]
             has_type = bool(entity_spans(text, asked.qtype))
-            matched = self.bigrams[i] & question_bigrams
+            matched = self.bigrams[i] & question_bigrams[d]
             values = {
                 "cos": float(c), "cos_gap": float(c - cos.max()),
                 "has_subject": float(sentences.framed[i]),
                 "cos_context": float(c_context), "cos_context_gap": float(c_context - cos_context.max()),
                 "kw": share, "kw_gap": share - max(shares),
-                "kw_prev": self.neighbour_share(terms, i, -1), "kw_next": self.neighbour_share(terms, i, +1),
-                "bigram": len(matched) / max(len(question_bigrams), 1),
+                "kw_prev": self.neighbour_share(terms[d], i, -1), "kw_next": self.neighbour_share(terms[d], i, +1),
+                "bigram": len(matched) / max(len(question_bigrams[d]), 1),
                 "bigram_local": sum(local.get(b, 0.0) for b in matched),
                 "focus": asked.focus_share(self.bigrams[i]),
                 "type": float(has_type),
@@ -124,7 +139,7 @@ class SentenceEvidence:
                 "type_novel": float(bool(asked.novel_spans(text))),
                 "passage": hits[rank - 1].score / top_score, "passage_rank": 1.0 / rank,
                 "log_len": math.log1p(len(text)),
-                "run": longest_run(ordered, self.bigrams[i]),
+                "run": longest_run(ordered[d], self.bigrams[i]),
             }
             out.append(Candidate(i, rank, laid_out(values, SENTENCE_FEATURES)))
         return out

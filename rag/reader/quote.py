@@ -60,14 +60,20 @@ class Quoter:
         """The quote for ``candidate``; ``likelihood`` (sentence row → the scorer's probability among
         the candidates) lets an answer passage take in the sentences that also answer."""
         if asked.wants_passage:
-            rows = self._passage_rows(asked, candidate.sentence, likelihood or {})
-            kind = "passage"
-            if len(rows) == 1 and asked.key_span(self.evidence.text[rows[0]]):
-                kind = "fact"  # the one sentence holds the whole answer, e.g. the enumeration asked for
+            rows, kind = self._passage_rows(asked, candidate.sentence, likelihood or {}), "passage"
         else:
             rows, kind = self._fact_rows(asked, candidate.sentence), "fact"
+            if asked.qtype is None and not asked.key_span(self._text(rows)):
+                # An open question (…有什么作用, what did X bring) whose sentence holds no slot for
+                # the answer: the evidence says it is explained, not stated — an answer passage.
+                grown = self._passage_rows(asked, candidate.sentence, likelihood or {})
+                if len(grown) > len(rows) and set(rows) <= set(grown):
+                    rows, kind = grown, "passage"
         spans = tuple((int(self.sentences.start[r]), int(self.sentences.end[r])) for r in rows)
         return Quote(spans[0][0], spans[-1][1], spans, kind)
+
+    def _text(self, rows: list[int]) -> str:
+        return "".join(self.evidence.text[r] for r in rows)
 
     def _paragraph(self, row: int) -> range:
         return self.sentences.of_chunk(int(self.sentences.chunk[row]))

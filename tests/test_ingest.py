@@ -476,7 +476,7 @@ def test_corpus_to_dict_is_json_with_nested_sections_and_sentence_pairs(seed):
     assert first["sections"][1]["children"][3]["heading"] == "（四）加强社会矛盾调解与预防"
     chunk = first["chunks"][0]
     assert set(chunk) == {"chunk_id", "doc_id", "source", "title", "author", "section", "paragraph", "text",
-                          "start", "end", "sentences"}
+                          "start", "end", "sentences", "page"}
     assert chunk["sentences"][0] == [chunk["start"], seed.documents[0].chunks[0].sentences[0].end]
     assert data["problems"] == []
 

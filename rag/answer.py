@@ -253,7 +253,7 @@ class AnswerSelector:
         start, end, text = self.quote(asked, candidate)
         doc = self.index.corpus.document(chunk.doc_id)
         citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author,
-                            doc.section_path_at(start), chunk.paragraph, start, end)
+                            doc.section_path_at(start), chunk.paragraph, start, end, *doc.page_span(start, end))
         return Answer(text, asked.key_span(text), round(confidence, 4), citation)
 
 

@@ -186,19 +186,40 @@ def _heading_levels(document: Document) -> dict[str, int]:
     return levels
 
 
-def image_only_pdf(path: Path) -> None:
-    """A 'scanned' page: a picture of text, no text layer."""
+def _scanned_page(canvas) -> None:
+    """A picture of lines of text, and no text layer."""
     from PIL import Image, ImageDraw
     from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen.canvas import Canvas
 
     picture = Image.new("RGB", (400, 200), "white")
     draw = ImageDraw.Draw(picture)
     for row in range(8):
         draw.rectangle((20, 20 + row * 22, 380 - (row % 3) * 40, 32 + row * 22), fill="black")
-    canvas = Canvas(str(path), pagesize=(PAGE_WIDTH, PAGE_HEIGHT))
     canvas.drawImage(ImageReader(picture), MARGIN, 400, width=400, height=200)
     canvas.showPage()
+
+
+def image_only_pdf(path: Path) -> None:
+    """A 'scanned' document: one page that is a picture."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    canvas = Canvas(str(path), pagesize=(PAGE_WIDTH, PAGE_HEIGHT))
+    _scanned_page(canvas)
+    canvas.save()
+
+
+def text_and_scan_pdf(path: Path) -> None:
+    """A page of text followed by a scanned page."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    canvas = Canvas(str(path), pagesize=(PAGE_WIDTH, PAGE_HEIGHT))
+    canvas.setFont(FONT, BODY_SIZE)
+    canvas.drawString(MARGIN, 700, "今年港口吞吐量稳步增长，集装箱航线不断加密。")
+    canvas.showPage()
+    _scanned_page(canvas)
     canvas.save()
 
 

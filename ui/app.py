@@ -20,7 +20,7 @@ from rag import config  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.textproc import keywords  # noqa: E402
-from ui import render  # noqa: E402
+from ui import pages, render  # noqa: E402
 from ui.style import CSS, theme  # noqa: E402
 
 CONCURRENCY = 4
@@ -49,7 +49,9 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         except RagError as error:
             return render.render_error(str(error)), ""
         words = keywords(response.question)
-        return render.render_answer(response), render.render_evidence(response, words, documents)
+        cited = documents.get(response.answer.citation.doc_id) if response.answer else None
+        return (render.render_answer(response) + pages.page_view_html(response.answer, cited),
+                render.render_evidence(response, words, documents))
 
     def ask(question: str, k: int = 5) -> dict:
         """Ask a question about the documents; returns the `rag ask --json` object, or {"error": ...}."""
@@ -92,7 +94,7 @@ def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = None,
     """Start the server with the page's theme and stylesheet; returns Gradio's (app, local_url, share_url)."""
     return app.launch(server_name=host, server_port=port, share=share,
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, ssr_mode=False,
-                      theme=theme(), css=CSS, footer_links=["api"])
+                      theme=theme(), css=CSS + pages.CSS, footer_links=["api"])
 
 
 def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None, model: str | None = None,

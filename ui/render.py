@@ -55,8 +55,9 @@ def highlight_keywords(text: str, keywords: list[str]) -> str:
     return mark_ranges(text, keyword_ranges(text, keywords), "kw")
 
 
-def citation_html(title: str, author: str, section: list[str], paragraph: int) -> str:
-    return f'<div class="cite">{_esc(citation_line(title, author, section, paragraph))}</div>'
+def citation_html(title: str, author: str, section: list[str], paragraph: int, page: int | None = None,
+                  pages: list[int] | None = None) -> str:
+    return f'<div class="cite">{_esc(citation_line(title, author, section, paragraph, page, pages))}</div>'
 
 
 def render_answer(response: Response) -> str:
@@ -84,7 +85,7 @@ def _answer_card(answer: Answer) -> str:
         '<div class="card answer">'
         '<div class="card-label">答案 · Answer</div>'
         f'<blockquote class="quote">“{quote}”</blockquote>'
-        f"{citation_html(c.title, c.author, c.section, c.paragraph)}"
+        f"{citation_html(c.title, c.author, c.section, c.paragraph, c.page, c.pages)}"
         f'<div class="meta">置信度 confidence {answer.score:.2f}</div>'
         "</div>"
     )
@@ -165,7 +166,7 @@ def render_passage(passage: Passage, keywords: list[str], document: Document | N
     return (
         f'<div class="passage{" is-weak" if weak else ""}">'
         f'<div class="passage-head"><span class="rank">{passage.rank}</span>'
-        f"{citation_html(passage.title, passage.author, passage.section, passage.paragraph)}"
+        f"{citation_html(passage.title, passage.author, passage.section, passage.paragraph, passage.page)}"
         f'{badge}<span class="score">{_esc(" · ".join(scores))}</span></div>'
         f'<div class="passage-text">{highlight_keywords(passage.text, keywords)}</div>'
         f"{context}</div>"

@@ -191,6 +191,7 @@ def corpus_to_dict(corpus: Corpus) -> dict:
 def _document_dict(document: Document) -> dict:
     return {"doc_id": document.doc_id, "source": document.source, "title": document.title,
             "author": document.author, "affiliation": document.affiliation, "text": document.text,
+            "page_count": document.page_map.page_count if document.page_map else None,
             "sections": [_section_dict(s) for s in document.sections],
             "chunks": [_chunk_dict(c) for c in document.chunks]}
 

@@ -89,12 +89,25 @@ def _device_box(page, box: tuple[float, float, float, float], size: tuple[int, i
 
 
 def line_boxes(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Character boxes merged into one rectangle per printed line (boxes that share a row)."""
-    lines: list[list[int]] = []
-    for left, top, right, bottom in sorted(boxes, key=lambda b: (b[1], b[0])):
-        last = lines[-1] if lines else None
-        if last and abs(last[1] - top) <= (bottom - top) / 2 and left - last[2] <= (bottom - top):
-            last[2], last[3] = max(last[2], right), max(last[3], bottom)
+    """Character boxes merged into one rectangle per printed line: boxes whose vertical centres are
+    within half a line of each other and that follow with less than a character's gap."""
+    rows: list[list[tuple[int, int, int, int]]] = []
+    for box in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
+        if rows and abs(_centre(rows[-1][0]) - _centre(box)) <= (box[3] - box[1]) / 2:
+            rows[-1].append(box)
         else:
-            lines.append([left, top, right, bottom])
-    return [(a, b, c, d) for a, b, c, d in lines]
+            rows.append([box])
+    merged: list[list[int]] = []
+    for row in rows:
+        start = len(merged)
+        for left, top, right, bottom in sorted(row):
+            last = merged[-1] if len(merged) > start else None
+            if last and left - last[2] <= bottom - top:
+                last[1:] = [min(last[1], top), max(last[2], right), max(last[3], bottom)]
+            else:
+                merged.append([left, top, right, bottom])
+    return [(a, b, c, d) for a, b, c, d in merged]
+
+
+def _centre(box: tuple[int, int, int, int]) -> float:
+    return (box[1] + box[3]) / 2

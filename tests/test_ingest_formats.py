@@ -21,7 +21,7 @@ from rag.ingest.load import MAX_FILE_MB
 from rag.ingest.pdf import normalize_char
 from rag.pageview import quote_pages
 from rag.render import citation_line
-from rag.types import Corpus, Document, PageMap
+from rag.types import Answer, Citation, Corpus, Document, PageMap
 
 STEM = SEED_FILE.stem
 
@@ -291,3 +291,87 @@ def test_view_on_page_refuses_a_changed_or_missing_pdf(pdf_corpus, tmp_path):
     with pytest.raises(RagError, match="changed since it was indexed"):
         quote_pages(changed, 0, 10)
     assert os.path.exists(document.page_map.file)
+
+
+# ------------------------------------------------------------------ asking an index of the PDF alone
+
+README_QUESTIONS = ["全市有效期内省级专精特新企业共计多少户？", "Where are Kanghui New Materials' products exported to?",
+                    "营口有多少个千亿级产业集群？", "郭美辰的文章第二部分讲什么？"]
+
+
+@pytest.fixture(scope="module")
+def pdf_index(tmp_path_factory, shared_cache, pdf_folder) -> Path:
+    from rag.index import build_index
+
+    index_dir = tmp_path_factory.mktemp("pdf-index")
+    old = os.environ.get("RAG_CACHE_DIR")
+    os.environ["RAG_CACHE_DIR"] = str(shared_cache)
+    try:
+        build_index(pdf_folder, index_dir, progress=False)
+    finally:
+        if old is None:
+            os.environ.pop("RAG_CACHE_DIR", None)
+        else:
+            os.environ["RAG_CACHE_DIR"] = old
+    return index_dir
+
+
+@pytest.mark.slow
+def test_rag_ask_on_the_pdf_alone_quotes_the_same_sentences_with_their_pages(pdf_index, seed_index):
+    import json
+    import subprocess
+    import sys
+
+    def ask(index: Path) -> list[dict]:
+        done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--index", str(index), "--json",
+                               "--batch", str(batch)], capture_output=True, text=True, check=True,
+                              env=dict(os.environ), timeout=600)
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+    batch = pdf_index.parent / "questions.txt"
+    batch.write_text("\n".join(README_QUESTIONS), encoding="utf-8")
+    from_pdf, from_text = ask(pdf_index), ask(seed_index)
+    for pdf_answer, text_answer in zip(from_pdf, from_text, strict=True):
+        ours, theirs = pdf_answer["answer"], text_answer["answer"]
+        assert ours["text"] == theirs["text"] and ours["span"] == theirs["span"]
+        cited = {k: v for k, v in ours["citation"].items() if k not in ("source", "page", "pages")}
+        assert cited == {k: v for k, v in theirs["citation"].items() if k not in ("source", "page", "pages")}
+        assert ours["citation"]["source"].endswith(".pdf") and theirs["citation"]["page"] is None
+        assert [p["page"] for p in pdf_answer["passages"]] and all(p["page"] for p in pdf_answer["passages"])
+    assert [a["answer"]["citation"]["page"] for a in from_pdf] == [3, 5, 6, 1]
+    done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--index", str(pdf_index), README_QUESTIONS[0]],
+                          capture_output=True, text=True, check=True, env=dict(os.environ), timeout=600)
+    assert "“截至目前，全市有效期内省级专精特新企业共计【137户】，数量位居全省第四。”" in done.stdout
+    assert "· paragraph 4 · p. 3  (confidence" in done.stdout
+
+
+def test_the_answer_card_offers_the_page_inline(pdf_corpus):
+    from ui.pages import page_view_html
+
+    document = pdf_corpus.documents[1]
+    start = document.text.index("截至目前，全市有效期内")
+    end = document.text.index("。", start) + 1
+    citation = Citation(document.doc_id, document.source, document.title, document.author, [], 4, start, end,
+                        *document.page_span(start, end))
+    html = page_view_html(Answer(document.text[start:end], None, 1.0, citation), document)
+    assert html.startswith('<details class="pageview"><summary>') and "View on page 3" in html
+    assert html.count('src="data:image/png;base64,') == 1
+    text_document = Document("t", "t.txt", "", "", "", "abc")
+    assert page_view_html(Answer("abc", None, 1.0, Citation("t", "t.txt", "", "", [], 1, 0, 3)), text_document) == ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium is not installed")
+def test_the_page_shows_the_quote_on_its_pdf_page(pdf_index, shared_cache, tmp_path):
+    from test_ui import _ask_in_page, _page, _server
+
+    with _server(pdf_index, shared_cache) as url, _page(url) as page:
+        _ask_in_page(page, README_QUESTIONS[0])
+        answer = page.locator("#rag-answer")
+        assert "p. 3" in answer.locator(".cite").inner_text()
+        answer.locator("details.pageview summary").click()
+        image = answer.locator("details.pageview[open] img")
+        image.wait_for(timeout=10_000)
+        assert image.evaluate("img => img.complete && img.naturalWidth") > 800
+        page.screenshot(path=str(tmp_path / "page-view.png"), full_page=True)
+    assert (tmp_path / "page-view.png").stat().st_size > 10_000

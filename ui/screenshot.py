@@ -1,6 +1,7 @@
 """Take the README's screenshot: the page with one answered question (needs playwright + chromium).
 
     python -m ui.screenshot --index embeddings --out docs/screenshot.png
+    python -m ui.screenshot --index INDEX_OF_A_PDF --page-view --out docs/page-view.png
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/chromium") -> None:
+def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/chromium",
+         page_view: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     from rag.assistant import Assistant
@@ -33,10 +35,16 @@ def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/ch
             box.fill(question)
             box.press("Enter")
             page.locator("#rag-evidence .passage").first.wait_for(timeout=60_000)
-            page.locator("#rag-evidence details.context summary").first.click()
-            page.wait_for_timeout(300)
             out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out), full_page=True)
+            if page_view:  # the answer card with its PDF page open
+                page.locator("#rag-answer details.pageview summary").click()
+                page.locator("#rag-answer details.pageview[open] img").wait_for(timeout=10_000)
+                page.wait_for_timeout(300)
+                page.locator("#rag-answer").screenshot(path=str(out))
+            else:
+                page.locator("#rag-evidence details.context summary").first.click()
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(out), full_page=True)
             browser.close()
     finally:
         app.close()
@@ -47,8 +55,9 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=config.default_index_dir())
     parser.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
     parser.add_argument("--question", default="营口有多少个千亿级产业集群？")
+    parser.add_argument("--page-view", action="store_true", help="the answer card with 'view on page' open")
     args = parser.parse_args()
-    take(args.index, args.out, args.question)
+    take(args.index, args.out, args.question, page_view=args.page_view)
     print(f"saved {args.out}")
 
 

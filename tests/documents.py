@@ -23,7 +23,8 @@ GUTTER = 20.0
 BODY_SIZE, BODY_PITCH = 10.5, 16.0
 TITLE_SIZE, TITLE_PITCH = 16.0, 24.0
 BODY_TOP, BODY_BOTTOM = 770.0, 70.0
-COLUMN_WIDTH = (PAGE_WIDTH - 2 * MARGIN - GUTTER) / 2
+def column_width(columns: int) -> float:
+    return (PAGE_WIDTH - 2 * MARGIN - (columns - 1) * GUTTER) / columns
 RUNNING_HEAD = ("营口日报 · 理论周刊", "2025年5月8日")
 _TOKENS = re.compile(r"[!-~]+| |.")  # an ASCII word never breaks across lines
 # Kinsoku: closing punctuation never starts a line; it hangs in the margin instead. (It also keeps a
@@ -76,7 +77,7 @@ def _wrap(text: str, width: float, indent: float) -> list[str]:
 class _Newspaper:
     """A cursor over pages and columns that prints lines where the next one fits."""
 
-    def __init__(self, path: Path, pages_wanted: int | None = None) -> None:
+    def __init__(self, path: Path, columns: int = 2) -> None:
         from reportlab.pdfbase import pdfmetrics
         from reportlab.pdfbase.cidfonts import UnicodeCIDFont
         from reportlab.pdfgen.canvas import Canvas
@@ -87,7 +88,8 @@ class _Newspaper:
         self.column = 0
         self.y = BODY_TOP
         self.column_top = BODY_TOP
-        self.pages_wanted = pages_wanted
+        self.columns = columns
+        self.width = column_width(columns)
 
     def new_page(self) -> None:
         if self.page:
@@ -116,8 +118,8 @@ class _Newspaper:
 
     def _advance(self, space: float) -> None:
         if self.y - space < BODY_BOTTOM:
-            if self.column == 0:
-                self.column, self.y = 1, self.column_top
+            if self.column + 1 < self.columns:
+                self.column, self.y = self.column + 1, self.column_top
             else:
                 self.new_page()
 
@@ -127,9 +129,9 @@ class _Newspaper:
             self._advance(2 * BODY_PITCH)
             if self.y != self.column_top:
                 self.y -= BODY_PITCH  # a blank line above a heading
-        for number, text in enumerate(_wrap(line.text, COLUMN_WIDTH, indent)):
+        for number, text in enumerate(_wrap(line.text, self.width, indent)):
             self._advance(BODY_PITCH)
-            x = MARGIN + self.column * (COLUMN_WIDTH + GUTTER) + (indent if number == 0 else 0)
+            x = MARGIN + self.column * (self.width + GUTTER) + (indent if number == 0 else 0)
             self.canvas.setFont(FONT, BODY_SIZE)
             self.canvas.drawString(x, self.y - BODY_SIZE, text)
             self.y -= BODY_PITCH
@@ -140,9 +142,10 @@ class _Newspaper:
         return self.page
 
 
-def essays_pdf(path: Path, documents: list[Document], repeat: int = 1) -> int:
-    """Typeset the essays (``repeat`` times over, for a long PDF) as a newspaper; returns the page count."""
-    paper = _Newspaper(path)
+def essays_pdf(path: Path, documents: list[Document], repeat: int = 1, columns: int = 2) -> int:
+    """Typeset the essays (``repeat`` times over, for a long PDF) in ``columns`` columns; returns the
+    page count."""
+    paper = _Newspaper(path, columns)
     for _ in range(repeat):
         for document in documents:
             title, byline, body = essay_lines(document)

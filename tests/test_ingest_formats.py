@@ -70,6 +70,15 @@ def test_the_pdf_gives_the_same_essays_sections_and_chunks_as_the_text_file(pdf_
     assert pdf_corpus.documents[0].source.endswith(".pdf")
 
 
+@pytest.mark.parametrize("columns", [1, 3])
+def test_one_and_three_column_layouts_read_the_same(tmp_path, text_corpus, columns):
+    pages = essays_pdf(tmp_path / f"{STEM}.pdf", text_corpus.documents, columns=columns)
+    assert pages == 6
+    corpus = load_corpus(tmp_path)
+    _same_documents(corpus, text_corpus)
+    assert corpus.documents[2].chunks[-1].page == pages
+
+
 def test_the_docx_gives_the_same_essays_sections_and_chunks_as_the_text_file(docx_corpus, text_corpus):
     _same_documents(docx_corpus, text_corpus)
     assert all(c.page is None for d in docx_corpus.documents for c in d.chunks)

@@ -8,8 +8,8 @@ extraction) interleaves two newspaper columns line by line. Per page:
 2. running headers, footers and page numbers are dropped: fragments in a page's top or bottom two
    rows whose text (digits ignored) comes back on other pages, or that read as a page number,
 3. columns: the widest vertical gap that most fragments respect splits the page (recursively, so
-   three columns work too); fragments that cross it (a title set across both columns) cut the page
-   into bands that are read one after the other,
+   three columns work too); fragments that cross it (a title set across both columns, or a centred
+   line above all the text on the other side) cut the page into bands read one after the other,
 4. a blank line goes before a line that starts a paragraph: indented by a first-line indent, or set
    off by a gap. Nothing else is decided here: the same reflow as for text files joins the lines.
 
@@ -38,6 +38,7 @@ _EDGE_ROWS = 2  # rows at the top and at the bottom of a page that may hold runn
 _REPEAT_SHARE = 0.3  # share of pages (and at least 2) on which a running head must come back
 _GUTTER_MIN = 0.8  # in line heights: the narrowest gap between columns
 _CROSSING_SHARE = 0.25  # at most this share of fragments may cross a gutter (titles, not body lines)
+_CENTRED_SHARE = 0.05  # a line whose middle is this close to the page's (share of its width) is centred
 _INDENT_MIN, _INDENT_MAX = 0.6, 4.0  # in line heights: a first-line indent, not a centred line
 _PARAGRAPH_GAP = 0.9  # in line heights: a wider vertical gap separates paragraphs
 _FOLIO = re.compile(r"[-—–·\s]*(?:第\s*#\s*页(?:\s*共\s*#\s*页)?|#\s*(?:[/／]\s*#)?|page\s*#(?:\s*of\s*#)?)"
@@ -249,13 +250,14 @@ def _columns(fragments: list[Fragment]) -> list[Block]:
     if gutter is None:
         return [(False, sorted(fragments, key=lambda f: (-f.middle, f.left)))]
     low, high = gutter
+    across = _headings_across(fragments, low, high)
     blocks: list[Block] = []
     left: list[Fragment] = []
     right: list[Fragment] = []
     for fragment in sorted(fragments, key=lambda f: -f.top):
-        if fragment.right <= low:
+        if fragment.right <= low and id(fragment) not in across:
             left.append(fragment)
-        elif fragment.left >= high:
+        elif fragment.left >= high and id(fragment) not in across:
             right.append(fragment)
         else:  # crosses the gutter: what came before it is read first, column by column
             blocks += _columns(left) + _columns(right)
@@ -265,6 +267,21 @@ def _columns(fragments: list[Fragment]) -> list[Block]:
             else:
                 blocks.append((True, [fragment]))
     return blocks + _columns(left) + _columns(right)
+
+
+def _headings_across(fragments: list[Fragment], low: float, high: float) -> set[int]:
+    """Fragments set across the columns: those that cross the gutter, and centred lines above all
+    of the other side's text (a short title line over three columns fits inside the middle one)."""
+    left_edge, right_edge = min(f.left for f in fragments), max(f.right for f in fragments)
+    centre, tolerance = (left_edge + right_edge) / 2, _CENTRED_SHARE * (right_edge - left_edge)
+    left = [f for f in fragments if f.right <= low]
+    right = [f for f in fragments if f.left >= high]
+    across = {id(f) for f in fragments if f.left < high and f.right > low}
+    for group, other in ((left, right), (right, left)):
+        top = max(f.top for f in other)
+        across |= {id(f) for f in group
+                   if f.bottom >= top and abs((f.left + f.right) / 2 - centre) <= tolerance}
+    return across
 
 
 def _gutter(fragments: list[Fragment]) -> tuple[float, float] | None:

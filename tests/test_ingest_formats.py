@@ -204,6 +204,30 @@ def test_a_damaged_file_gives_one_line_and_the_rest_loads(with_essays, name, dat
     assert expected in message and "\n" not in message
 
 
+def test_a_docx_with_broken_xml_gives_one_line(with_essays):
+    import zipfile
+
+    with zipfile.ZipFile(with_essays / "bad-xml.docx", "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types><broken")
+    assert "not a readable Word file" in _problems(with_essays)["bad-xml.docx"]
+
+
+def test_a_pdf_copy_of_a_text_file_is_loaded_once(pdf_folder, tmp_path):
+    shutil.copy(pdf_folder / f"{STEM}.pdf", tmp_path)
+    shutil.copy(SEED_FILE, tmp_path)
+    corpus = load_corpus(tmp_path)
+    assert [d.source.rsplit(".", 1)[1] for d in corpus.documents] == ["pdf"] * 3
+    assert [(Path(p.source).name, p.message) for p in corpus.problems] == [
+        (SEED_FILE.name, f"same content as {tmp_path.name}/{STEM}.pdf; loaded once")]
+
+
+def test_files_that_differ_only_in_suffix_get_distinct_ids(tmp_path):
+    (tmp_path / "notes.txt").write_text("港口今天开放。", encoding="utf-8")
+    (tmp_path / "notes.html").write_text("<p>码头明天维修。</p>", encoding="utf-8")
+    ids = sorted(d.doc_id for d in load_corpus(tmp_path).documents)
+    assert ids == [f"{tmp_path.name}/notes.html", f"{tmp_path.name}/notes.txt"]
+
+
 def test_a_file_over_the_size_limit_is_refused_without_reading_it(with_essays):
     with open(with_essays / "huge.pdf", "wb") as handle:  # sparse: no disk is used
         handle.truncate((MAX_FILE_MB + 1) * 1024 * 1024)

@@ -66,10 +66,16 @@ def _hidden(relative: Path) -> bool:
 
 
 def _doc_id_bases(files: list[Path], root: Path) -> dict[Path, str]:
-    """The file stem, or the relative path without suffix when two files share a stem."""
+    """The file stem; the relative path without suffix when two files share a stem; the relative path
+    itself when that is shared too (``essays.pdf`` next to ``essays.docx``)."""
     stems = Counter(file.stem for file in files)
-    return {file: file.stem if stems[file.stem] == 1 else _source(file, root).rsplit(".", 1)[0]
-            for file in files}
+    paths = Counter(_source(file, root).rsplit(".", 1)[0] for file in files if stems[file.stem] > 1)
+    bases = {}
+    for file in files:
+        without_suffix = _source(file, root).rsplit(".", 1)[0]
+        bases[file] = (file.stem if stems[file.stem] == 1 else
+                       without_suffix if paths[without_suffix] == 1 else _source(file, root))
+    return bases
 
 
 def _source(path: Path, root: Path) -> str:
@@ -85,7 +91,8 @@ def load_file(path: str | Path, root: str | Path, doc_id_base: str | None = None
 
 
 def _load(path: Path, root: Path, doc_id_base: str) -> tuple[list[Document], list[LoadProblem], str]:
-    """``load_file`` plus a digest of the decoded text, which finds copies saved in other encodings."""
+    """``load_file`` plus a digest of the documents' cleaned text, which finds copies saved in other
+    encodings or formats (a PDF and the .docx it was printed from)."""
     source = _source(path, root)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -93,17 +100,18 @@ def _load(path: Path, root: Path, doc_id_base: str) -> tuple[list[Document], lis
         return [], [LoadProblem(source, f"skipped: {path.suffix or 'files without a suffix'} is not a "
                                         f"supported type ({TYPES}){hint}")], ""
     try:
-        text, documents, problems = _read(path, source, doc_id_base)
+        documents, problems = _read(path, source, doc_id_base)
     except CorpusError as error:
         return [], [LoadProblem(source, str(error).removeprefix(f"{path}: "))], ""
     usable = [doc for doc in documents if doc.chunks]
     if not usable and not problems:
         problems.append(LoadProblem(source, "no text paragraphs found (only headings or blank lines)"))
+    text = "\f".join(doc.text for doc in usable)  # a title found in the file opens its text
     return usable, problems, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _read(path: Path, source: str, doc_id_base: str) -> tuple[str, list[Document], list[LoadProblem]]:
-    """The file's text (for finding copies), its documents and the problems met, by file type."""
+def _read(path: Path, source: str, doc_id_base: str) -> tuple[list[Document], list[LoadProblem]]:
+    """The file's documents and the problems met reading it, by file type."""
     _check_size(path)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
@@ -111,14 +119,14 @@ def _read(path: Path, source: str, doc_id_base: str) -> tuple[str, list[Document
         text = "\n".join(origins.lines)
         problems = [LoadProblem(source, f"{_pages(empty_pages)} no text layer (scanned?); OCR is not "
                                         "supported, so their content is not searchable")] if empty_pages else []
-        return text, parse_text(text, source, doc_id_base, origins), problems
+        return parse_text(text, source, doc_id_base, origins), problems
     if suffix in (".docx", ".html", ".htm"):
         paragraphs = read_word(path) if suffix == ".docx" else read_webpage(path)
-        return "\n".join(p.text for p in paragraphs), parse_styled(paragraphs, source, doc_id_base), []
+        return parse_styled(paragraphs, source, doc_id_base), []
     text = read_text(path)
     if suffix == ".jsonl":
-        return text, *parse_jsonl(text, source)
-    return text, parse_text(text, source, doc_id_base), []
+        return parse_jsonl(text, source)
+    return parse_text(text, source, doc_id_base), []
 
 
 def _check_size(path: Path) -> None:

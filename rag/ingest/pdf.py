@@ -108,6 +108,8 @@ def read_pdf(path: Path) -> tuple[LineOrigins, list[int]]:
         raise CorpusError(_open_error(error)) from error
     try:
         pages = [_page_chars(document, number) for number in range(len(document))]
+    except pdfium.PdfiumError as error:
+        raise CorpusError(f"not a readable PDF (a page is damaged: {error})") from error
     finally:
         document.close()
     empty = [number + 1 for number, chars in enumerate(pages) if not chars]

@@ -24,11 +24,12 @@ def read_word(path: Path) -> list[Styled]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
+    from lxml.etree import XMLSyntaxError
 
     try:
         document = docx.Document(str(path))
         items = list(document.iter_inner_content())
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as error:
         raise CorpusError("not a readable Word file (the .docx is damaged, password-protected or not a "
                           "Word document)") from error
     paragraphs: list[Styled] = []

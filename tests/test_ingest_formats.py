@@ -297,7 +297,7 @@ def test_view_on_page_highlights_the_quote_where_it_is_printed(pdf_corpus):
     end = document.text.index("。", start) + 1
     [image] = quote_pages(document, start, end)
     assert image.page == document.page_span(start, end)[0] == 3
-    assert image.png.startswith(b"\x89PNG")
+    assert image.data.startswith(b"\xff\xd8")  # JPEG
     assert len(image.boxes) == 3  # the sentence is printed on three lines
     for left, top, right, bottom in image.boxes:
         assert 0 <= left < right <= image.width and 0 <= top < bottom <= image.height
@@ -305,10 +305,10 @@ def test_view_on_page_highlights_the_quote_where_it_is_printed(pdf_corpus):
 
     from PIL import Image
 
-    picture = Image.open(BytesIO(image.png)).convert("RGB")
+    picture = Image.open(BytesIO(image.data)).convert("RGB")
     left, top, right, bottom = image.boxes[1]
     assert picture.getpixel(((left + right) // 2, (top + bottom) // 2))[2] < 200  # yellow, not white
-    assert picture.getpixel((5, 5)) == (255, 255, 255)
+    assert min(picture.getpixel((5, 5))) > 245  # white margin
 
 
 def test_view_on_page_refuses_a_changed_or_missing_pdf(pdf_corpus, tmp_path):
@@ -388,7 +388,7 @@ def test_the_answer_card_offers_the_page_inline(pdf_corpus):
                         *document.page_span(start, end))
     html = page_view_html(Answer(document.text[start:end], None, 1.0, citation), document)
     assert html.startswith('<details class="pageview"><summary>') and "View on page 3" in html
-    assert html.count('src="data:image/png;base64,') == 1
+    assert html.count('src="data:image/jpeg;base64,') == 1
     text_document = Document("t", "t.txt", "", "", "", "abc")
     assert page_view_html(Answer("abc", None, 1.0, Citation("t", "t.txt", "", "", [], 1, 0, 3)), text_document) == ""
 
@@ -408,3 +408,15 @@ def test_the_page_shows_the_quote_on_its_pdf_page(pdf_index, shared_cache, tmp_p
         assert image.evaluate("img => img.complete && img.naturalWidth") > 800
         page.screenshot(path=str(tmp_path / "page-view.png"), full_page=True)
     assert (tmp_path / "page-view.png").stat().st_size > 10_000
+
+
+def test_pages_render_safely_from_several_threads(pdf_corpus):
+    """The server renders for concurrent visitors; PDFium itself is not thread-safe."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    document = pdf_corpus.documents[2]
+    quotes = [(s.start, s.end) for chunk in document.chunks for s in chunk.sentences][:12]
+    with ThreadPoolExecutor(4) as pool:
+        images = list(pool.map(lambda q: quote_pages(document, *q)[0], quotes))
+    assert [image.page for image in images] == [document.page_span(*q)[0] for q in quotes]
+    assert all(image.boxes for image in images)

@@ -7,7 +7,7 @@ import base64
 from html import escape
 
 from rag.errors import RagError
-from rag.pageview import quote_pages
+from rag.pageview import MIME, quote_pages
 from rag.types import Answer, Document
 
 CSS = """
@@ -32,7 +32,7 @@ def page_view_html(answer: Answer | None, document: Document | None) -> str:
     figures = "".join(
         f'<figure><img alt="第 {image.page} 页，引文已高亮 · page {image.page}, the quote highlighted" '
         f'width="{image.width}" height="{image.height}" '
-        f'src="data:image/png;base64,{base64.b64encode(image.png).decode("ascii")}">'
+        f'src="data:{MIME};base64,{base64.b64encode(image.data).decode("ascii")}">'
         f"<figcaption>p. {image.page}</figcaption></figure>"
         for image in images)
     return (f'<details class="pageview"><summary>在原页查看 · View on page {pages}</summary>'

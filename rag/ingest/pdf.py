@@ -24,6 +24,7 @@ import hashlib
 import math
 import re
 import statistics
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ _PARAGRAPH_GAP = 0.9  # in line heights: a wider vertical gap separates paragrap
 _FOLIO = re.compile(r"[-—–·\s]*(?:第\s*#\s*页(?:\s*共\s*#\s*页)?|#\s*(?:[/／]\s*#)?|page\s*#(?:\s*of\s*#)?)"
                     r"[-—–·\s]*", re.IGNORECASE)
 _SURROGATES = range(0xD800, 0xE000)
+#: PDFium is not thread-safe, not even across documents (pypdfium2's docs): every use in this
+#: process (reading here, rendering in rag.pageview) holds this lock.
+PDFIUM_LOCK = threading.RLock()
 
 
 @dataclass
@@ -102,16 +106,17 @@ def read_pdf(path: Path) -> tuple[LineOrigins, list[int]]:
     import pypdfium2 as pdfium
 
     data = path.read_bytes()
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as error:
-        raise CorpusError(_open_error(error)) from error
-    try:
-        pages = [_page_chars(document, number) for number in range(len(document))]
-    except pdfium.PdfiumError as error:
-        raise CorpusError(f"not a readable PDF (a page is damaged: {error})") from error
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as error:
+            raise CorpusError(_open_error(error)) from error
+        try:
+            pages = [_page_chars(document, number) for number in range(len(document))]
+        except pdfium.PdfiumError as error:
+            raise CorpusError(f"not a readable PDF (a page is damaged: {error})") from error
+        finally:
+            document.close()
     empty = [number + 1 for number, chars in enumerate(pages) if not chars]
     if len(empty) == len(pages):
         raise CorpusError("no text layer (a scanned or image-only PDF); OCR is not supported")

@@ -87,6 +87,7 @@ def main() -> int:
             quote_pages(document, start, end)
             renders.append(time.perf_counter() - started)
         results["view_on_page_ms_median"] = round(1000 * statistics.median(renders), 1)
+        results.update(encodings(pdf_path))
         if args.build:
             results.update(build(folder, Path(tmp) / "index"))
     for key in ("plain_pdfium_text", "read_pdf", "pdf_to_documents", "text_to_documents"):
@@ -101,6 +102,22 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results" / "ingest_formats.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def encodings(pdf_path: Path) -> dict:
+    """A rendered page (scale 1.5) encoded as PNG (the old choice) and as JPEG 85: ms and bytes."""
+    import io
+
+    pdf = pdfium.PdfDocument(pdf_path)
+    image = pdf[2].render(scale=1.5).to_pil().convert("RGB")
+    pdf.close()
+    out = {}
+    for name, options in (("png", {"format": "PNG"}), ("jpeg85", {"format": "JPEG", "quality": 85})):
+        buffer = io.BytesIO()
+        seconds = timed_round_robin({name: lambda o=options: image.save(io.BytesIO(), **o)})[f"{name}_s"]
+        image.save(buffer, **options)
+        out[f"page_{name}_ms"], out[f"page_{name}_bytes"] = round(1000 * seconds, 1), len(buffer.getvalue())
+    return out
 
 
 def build(corpus: Path, index_dir: Path) -> dict:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_model.py", "bench_retrieval.py", "bench_answers.py", "bench_hnsw.py", "bench_ui.py", "bench_load.py"]
+SCRIPTS = ["bench_model.py", "bench_retrieval.py", "bench_answers.py", "bench_hnsw.py", "bench_ui.py", "bench_load.py",
+           "bench_ingest_formats.py"]
 
 
 def main() -> int:

@@ -123,16 +123,22 @@ class _Newspaper:
             else:
                 self.new_page()
 
-    def paragraph(self, line: Line) -> None:
-        indent = 0.0 if line.heading else 2 * BODY_SIZE
+    def paragraph(self, line: Line, run_on: bool = False, fit: bool = False) -> None:
+        """A heading (a blank line above, no indent), a paragraph (first-line indent), or with
+        ``run_on`` a flush line right under the previous one (a title's second line). ``fit`` sets
+        the line on one line, smaller if it must (a title)."""
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        indent = 0.0 if line.heading or run_on else 2 * BODY_SIZE
         if line.heading and self.y != self.column_top:
             self._advance(2 * BODY_PITCH)
             if self.y != self.column_top:
                 self.y -= BODY_PITCH  # a blank line above a heading
-        for number, text in enumerate(_wrap(line.text, self.width, indent)):
+        size = min(BODY_SIZE, self.width / stringWidth(line.text, FONT, 1)) if fit else BODY_SIZE
+        for number, text in enumerate([line.text] if fit else _wrap(line.text, self.width, indent)):
             self._advance(BODY_PITCH)
             x = MARGIN + self.column * (self.width + GUTTER) + (indent if number == 0 else 0)
-            self.canvas.setFont(FONT, BODY_SIZE)
+            self.canvas.setFont(FONT, size)
             self.canvas.drawString(x, self.y - BODY_SIZE, text)
             self.y -= BODY_PITCH
 
@@ -142,16 +148,26 @@ class _Newspaper:
         return self.page
 
 
-def essays_pdf(path: Path, documents: list[Document], repeat: int = 1, columns: int = 2) -> int:
+def essays_pdf(path: Path, documents: list[Document], repeat: int = 1, columns: int = 2,
+               title_last: bool = False) -> int:
     """Typeset the essays (``repeat`` times over, for a long PDF) in ``columns`` columns; returns the
-    page count."""
+    page count. ``title_last`` prints each essay's byline and title after its body, in the column,
+    as the newspaper the seed essays come from does."""
     paper = _Newspaper(path, columns)
     for _ in range(repeat):
         for document in documents:
             title, byline, body = essay_lines(document)
-            paper.title(title, byline)
+            if title_last:
+                paper.new_page()
+            else:
+                paper.title(title, byline)
             for line in body:
                 paper.paragraph(line)
+            if title_last:
+                paper.paragraph(Line(byline, heading=True))
+                paper.paragraph(Line(title[0], heading=True), fit=True)
+                for rest in title[1:]:
+                    paper.paragraph(Line(rest), run_on=True, fit=True)
     return paper.save()
 
 

@@ -79,6 +79,17 @@ def test_one_and_three_column_layouts_read_the_same(tmp_path, text_corpus, colum
     assert corpus.documents[2].chunks[-1].page == pages
 
 
+def test_a_byline_and_title_printed_after_the_body_map_to_their_own_page(tmp_path, text_corpus):
+    """The newspaper layout: the title moves to the front of the text, its page map goes with it."""
+    essays_pdf(tmp_path / f"{STEM}.pdf", text_corpus.documents, title_last=True)
+    corpus = load_corpus(tmp_path)
+    _same_documents(corpus, text_corpus)
+    for document in corpus.documents:
+        title_page = document.page_span(0, len(document.title))[0]
+        assert title_page == document.page_map.page_at(len(document.text) - 1)  # printed at the end
+        assert title_page > document.chunks[0].page
+
+
 def test_the_docx_gives_the_same_essays_sections_and_chunks_as_the_text_file(docx_corpus, text_corpus):
     _same_documents(docx_corpus, text_corpus)
     assert all(c.page is None for d in docx_corpus.documents for c in d.chunks)

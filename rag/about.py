@@ -79,7 +79,8 @@ def _part_number(question: str) -> int | None:
 
 
 def _citation(doc: Document, start: int, end: int, section: list[str], paragraph: int = 0) -> Citation:
-    return Citation(doc.doc_id, doc.source, doc.title, doc.author, section, paragraph, start, end)
+    return Citation(doc.doc_id, doc.source, doc.title, doc.author, section, paragraph, start, end,
+                    *doc.page_span(start, end))
 
 
 def _quote(doc: Document, start: int, end: int, key: str, section: list[str]) -> Answer:

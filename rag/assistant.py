@@ -118,7 +118,7 @@ class Assistant:
                        section=list(c.section), paragraph=c.paragraph, text=c.text,
                        score=round(hit.score, 4), start=c.start, end=c.end,
                        dense_score=None if hit.dense is None else round(hit.dense, 4),
-                       bm25_score=None if hit.bm25 is None else round(hit.bm25, 4))
+                       bm25_score=None if hit.bm25 is None else round(hit.bm25, 4), page=c.page)
 
 
 def read_batch(path: Path) -> list[tuple[str | None, str]]:

@@ -33,7 +33,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         _print_json(corpus_to_dict(corpus))
         return 0
     for doc in corpus.documents:
-        print(f"《{doc.title}》 · {doc.author or '(no author)'} · {doc.source} · {len(doc.chunks)} chunks")
+        pages = f" · pp. {doc.chunks[0].page}–{doc.chunks[-1].page}" if doc.page_map and doc.chunks else ""
+        print(f"《{doc.title}》 · {doc.author or '(no author)'} · {doc.source}{pages} · {len(doc.chunks)} chunks")
         _print_sections(doc.sections, indent="  ")
     return 0
 
@@ -218,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def corpus_opt(p):
         p.add_argument("--corpus", type=Path, default=config.default_corpus(), metavar="PATH",
-                       help="a file or folder of .txt/.md/.jsonl documents (default: %(default)s)")
+                       help="a file or folder of .txt/.md/.jsonl/.pdf/.docx/.html documents (default: %(default)s)")
 
     def index_opt(p):
         p.add_argument("--index", type=Path, default=config.default_index_dir(), metavar="DIR",

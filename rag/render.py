@@ -5,19 +5,24 @@ from __future__ import annotations
 from rag.types import Answer, Citation, Passage, Response
 
 
-def citation_line(title: str, author: str, section: list[str], paragraph: int) -> str:
-    """《title》 · author · section › sub-section · paragraph N: the same line the web UI shows."""
+def citation_line(title: str, author: str, section: list[str], paragraph: int, page: int | None = None,
+                  pages: list[int] | None = None) -> str:
+    """《title》 · author · section › sub-section · paragraph N · p. N: the same line the web UI shows."""
     parts = [f"《{title}》" if title else "(untitled)"]
     if author:
         parts.append(author)
     if section:
         parts.append(" › ".join(section))
     parts.append(f"paragraph {paragraph}")
+    if pages:
+        parts.append(f"pp. {pages[0]}–{pages[-1]}")
+    elif page is not None:
+        parts.append(f"p. {page}")
     return " · ".join(parts)
 
 
 def cite(c: Citation | Passage) -> str:
-    return citation_line(c.title, c.author, c.section, c.paragraph)
+    return citation_line(c.title, c.author, c.section, c.paragraph, c.page, getattr(c, "pages", None))
 
 
 def marked(answer: Answer) -> str:

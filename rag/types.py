@@ -6,6 +6,7 @@ quotation can always be checked as ``doc.text[start:end]``.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field
 
 
@@ -43,6 +44,51 @@ class Chunk:
     start: int
     end: int
     sentences: list[Span] = field(default_factory=list)  # document offsets, in order
+    page: int | None = None  # the PDF page the chunk starts on (1-based); None for other files
+
+
+@dataclass
+class PageMap:
+    """Where a PDF document's characters stand in the file: ``runs`` tie ranges of ``Document.text``
+    to pdfium character indices on a page, so a quote maps to its pages and to its boxes there.
+
+    Each run is ``[doc_start, doc_end, page, char_start, char_end]`` (pages 1-based, ranges
+    half-open); the two ranges have the same length except where one PDF character became several
+    (a ligature). Whitespace is not mapped: it belongs to the run before it."""
+
+    file: str  # the PDF's absolute path when it was read
+    sha256: str  # of the file's bytes, so a page view can tell the file has changed since
+    page_count: int
+    runs: list[list[int]] = field(default_factory=list)
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of the character at ``offset`` (of the character before it, for whitespace)."""
+        if not self.runs:
+            return None
+        at = bisect_right(self.runs, offset, key=lambda run: run[0]) - 1
+        return self.runs[max(at, 0)][2]
+
+    def pages_in(self, start: int, end: int) -> list[int]:
+        """The pages ``[start, end)`` covers, in page order."""
+        pages = {run[2] for run in self._runs_in(start, end)}
+        if not pages and (page := self.page_at(start)) is not None:
+            pages.add(page)
+        return sorted(pages)
+
+    def chars_in(self, start: int, end: int) -> dict[int, list[int]]:
+        """pdfium character indices of ``[start, end)``, by page."""
+        chars: dict[int, list[int]] = {}
+        for doc_start, doc_end, page, char_start, char_end in self._runs_in(start, end):
+            if doc_end - doc_start == char_end - char_start:
+                char_start, char_end = (char_start + max(start - doc_start, 0),
+                                        char_end - max(doc_end - end, 0))
+            chars.setdefault(page, []).extend(range(char_start, char_end))
+        return chars
+
+    def _runs_in(self, start: int, end: int) -> list[list[int]]:
+        first = max(bisect_right(self.runs, start, key=lambda run: run[0]) - 1, 0)
+        return [run for run in self.runs[first:bisect_left(self.runs, end, key=lambda run: run[0])]
+                if run[1] > start]
 
 
 @dataclass
@@ -55,6 +101,17 @@ class Document:
     text: str  # the cleaned (reflowed) text: headings and paragraphs, one per line
     sections: list[SectionNode] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
+    page_map: PageMap | None = None  # PDF documents only
+
+    def page_span(self, start: int, end: int) -> tuple[int | None, list[int] | None]:
+        """(page, pages) of ``[start, end)`` for a citation: the first page, and every page only
+        when the range crosses a page break; (None, None) for a document without pages."""
+        if self.page_map is None:
+            return None, None
+        pages = self.page_map.pages_in(start, end)
+        if not pages:
+            return None, None
+        return pages[0], (pages if len(pages) > 1 else None)
 
     def section_path_at(self, offset: int) -> list[str]:
         """Headings (outermost first) of the section that contains ``offset``."""
@@ -110,7 +167,8 @@ def _section_from_dict(data: dict) -> SectionNode:
 def _document_from_dict(data: dict) -> Document:
     chunks = [Chunk(**{**c, "sentences": [Span(**s) for s in c["sentences"]]}) for c in data["chunks"]]
     sections = [_section_from_dict(s) for s in data["sections"]]
-    return Document(**{**data, "sections": sections, "chunks": chunks})
+    page_map = PageMap(**data["page_map"]) if data.get("page_map") else None
+    return Document(**{**data, "sections": sections, "chunks": chunks, "page_map": page_map})
 
 
 @dataclass
@@ -123,6 +181,8 @@ class Citation:
     paragraph: int
     start: int
     end: int
+    page: int | None = None  # the PDF page the quote starts on (1-based)
+    pages: list[int] | None = None  # every page, only when the quote crosses a page break
 
 
 @dataclass
@@ -142,6 +202,7 @@ class Passage:
     end: int = 0
     dense_score: float | None = None
     bm25_score: float | None = None
+    page: int | None = None  # the PDF page the passage starts on
 
 
 @dataclass

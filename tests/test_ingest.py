@@ -290,11 +290,11 @@ def test_folders_recurse_in_sorted_order_and_skip_hidden_and_unsupported_files(t
     for rel in ["b/two.txt", "a/one.md", "c.txt", ".hidden/x.txt", "a/.secret.txt"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(f"{rel}的内容。", encoding="utf-8")
-    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "scan.tiff").write_bytes(b"II*\x00")
     corpus = load_corpus(tmp_path)
     base = tmp_path.name
     assert [d.source for d in corpus.documents] == [f"{base}/a/one.md", f"{base}/b/two.txt", f"{base}/c.txt"]
-    assert [p.source for p in corpus.problems] == [f"{base}/scan.pdf"]
+    assert [p.source for p in corpus.problems] == [f"{base}/scan.tiff"]
     assert "not a supported type" in corpus.problems[0].message
 
 
@@ -476,7 +476,7 @@ def test_corpus_to_dict_is_json_with_nested_sections_and_sentence_pairs(seed):
     assert first["sections"][1]["children"][3]["heading"] == "（四）加强社会矛盾调解与预防"
     chunk = first["chunks"][0]
     assert set(chunk) == {"chunk_id", "doc_id", "source", "title", "author", "section", "paragraph", "text",
-                          "start", "end", "sentences"}
+                          "start", "end", "sentences", "page"}
     assert chunk["sentences"][0] == [chunk["start"], seed.documents[0].chunks[0].sentences[0].end]
     assert data["problems"] == []
 

@@ -27,7 +27,7 @@ from rag import config  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.errors import QuestionError, RagError  # noqa: E402
 from rag.textproc import keywords  # noqa: E402
-from ui import render  # noqa: E402
+from ui import pages, render  # noqa: E402
 from ui.guard import Guard, allowed_hosts, echo  # noqa: E402
 from ui.style import CSS, HEAD_CSS, theme  # noqa: E402
 
@@ -81,7 +81,9 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             log.exception("answering %r failed", echo(question))
             return render.render_server_error(), "", False
         words = keywords(response.question)
-        return render.render_answer(response), render.render_evidence(response, words, documents), True
+        cited = documents.get(response.answer.citation.doc_id) if response.answer else None
+        return (render.render_answer(response) + pages.page_view_html(response.answer, cited),
+                render.render_evidence(response, words, documents), True)
 
     def respond(question: str, k: float, mode: str, doc_ids: list[str] | None, history: list[str]) -> tuple:
         """Every output of asking on the page: the question box, the card (stamped, so the same answer
@@ -178,7 +180,7 @@ def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None
     guard = Middleware(Guard, hosts=hosts, default_k=config.DEFAULT_K)
     return app.launch(server_name=host, server_port=port, share=share,
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, ssr_mode=False,
-                      theme=theme(), css=CSS, head=PAGE_HEAD, footer_links=["api"],
+                      theme=theme(), css=CSS + pages.CSS, head=PAGE_HEAD, footer_links=["api"],
                       app_kwargs={"middleware": [guard]},
                       max_file_size="1kb")  # the page takes no files; the guard also closes the route
 

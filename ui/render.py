@@ -84,8 +84,9 @@ def quote_spans(answer: Answer | None, doc_id: str, offset: int) -> list[tuple[i
     return spans
 
 
-def citation_html(title: str, author: str, section: list[str], paragraph: int) -> str:
-    return f'<div class="cite">{_esc(citation_line(title, author, section, paragraph))}</div>'
+def citation_html(title: str, author: str, section: list[str], paragraph: int, page: int | None = None,
+                  pages: list[int] | None = None) -> str:
+    return f'<div class="cite">{_esc(citation_line(title, author, section, paragraph, page, pages))}</div>'
 
 
 def render_answer(response: Response) -> str:
@@ -116,7 +117,7 @@ def _nearest(nearest: Answer | None) -> str:
         '<div class="nearest"><div class="nearest-label">最接近的句子（不是答案）· Closest sentence, not an answer '
         f'<span class="meta">置信度 confidence {nearest.score:.2f}</span></div>'
         f'<blockquote class="weak-quote">“{_esc(nearest.text)}”</blockquote>'
-        f"{citation_html(c.title, c.author, c.section, c.paragraph)}</div>"
+        f"{citation_html(c.title, c.author, c.section, c.paragraph, c.page, c.pages)}</div>"
     )
 
 
@@ -135,7 +136,7 @@ def _answer_card(answer: Answer, data: str) -> str:
         f'<div class="card answer" {data}>'
         f'<div class="card-label">{_answer_label(answer)}</div>'
         f'<blockquote class="quote">“{quote}”</blockquote>'
-        f"{citation_html(c.title, c.author, c.section, c.paragraph)}"
+        f"{citation_html(c.title, c.author, c.section, c.paragraph, c.page, c.pages)}"
         '<div class="card-foot">'
         f'<span class="meta">置信度 confidence {answer.score:.2f}</span>'
         f'<button type="button" class="copy-cite" data-copy="{_esc(citation_text(answer))}">'
@@ -253,7 +254,7 @@ def render_passage(passage: Passage, keywords: list[str], document: Document | N
     return (
         f'<div class="passage{" is-weak" if weak else ""}{" has-quote" if quote else ""}">'
         f'<div class="passage-head"><span class="rank">{passage.rank}</span>'
-        f"{citation_html(passage.title, passage.author, passage.section, passage.paragraph)}"
+        f"{citation_html(passage.title, passage.author, passage.section, passage.paragraph, passage.page)}"
         f'{badge}<span class="score">{_esc(" · ".join(scores))}</span></div>'
         f'<div class="passage-text">{mark_nested(passage.text, quote, keywords)}</div>'
         f"{context}</div>"

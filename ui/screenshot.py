@@ -2,6 +2,7 @@
 (needs playwright + chromium).
 
     python -m ui.screenshot --index embeddings --out docs/screenshot.png   # also docs/screenshot-phone.png
+    python -m ui.screenshot --index INDEX_OF_A_PDF --page-view --out docs/page-view.png
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/chromium") -> None:
+def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/chromium",
+         page_view: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     from rag.assistant import Assistant
@@ -27,6 +29,17 @@ def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/ch
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            if page_view:  # the answer card with its PDF page open
+                page = browser.new_page(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+                page.goto(f"{url}?q={quote(question)}")
+                page.locator("#rag-evidence .passage").first.wait_for(timeout=60_000)
+                page.locator("#rag-answer details.pageview summary").click()
+                page.locator("#rag-answer details.pageview[open] img").wait_for(timeout=10_000)
+                page.wait_for_timeout(300)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                page.locator("#rag-answer").screenshot(path=str(out))
+                browser.close()
+                return
             for viewport, path, full in (({"width": 1366, "height": 768}, out, True),
                                          ({"width": 390, "height": 844}, out.with_name(f"{out.stem}-phone{out.suffix}"),
                                           False)):
@@ -49,8 +62,9 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=config.default_index_dir())
     parser.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
     parser.add_argument("--question", default="营口有多少个千亿级产业集群？")
+    parser.add_argument("--page-view", action="store_true", help="the answer card with 'view on page' open")
     args = parser.parse_args()
-    take(args.index, args.out, args.question)
+    take(args.index, args.out, args.question, page_view=args.page_view)
     print(f"saved {args.out}")
 
 

@@ -1,7 +1,9 @@
 """Ingestion: files → documents → paragraph chunks → sentences, with offsets into the cleaned text.
 
-The stages follow the data flow, one module each: ``read`` (encoding detection), ``reflow`` (undo
-hard wraps and page breaks), ``structure`` (documents, titles, bylines, section tree), ``chunk``
+The stages follow the data flow, one module each: ``read`` (encoding detection), ``pdf`` (a PDF's
+text layer as lines in reading order), ``word`` and ``webpage`` (.docx and HTML as styled
+paragraphs), ``reflow`` (undo hard wraps and page breaks), ``structure`` (documents, titles,
+bylines, section tree), ``pagemap`` (which PDF page each character came from), ``chunk``
 (paragraph chunks and sentence spans) and ``load`` (files and folders into a Corpus).
 """
 

@@ -75,4 +75,5 @@ def _chunk(document: Document, chunk_id: str, paragraph: int, sentences: list[Sp
     return Chunk(chunk_id=chunk_id, doc_id=document.doc_id, source=document.source,
                  title=document.title, author=document.author,
                  section=document.section_path_at(start), paragraph=paragraph,
-                 text=document.text[start:end], start=start, end=end, sentences=list(sentences))
+                 text=document.text[start:end], start=start, end=end, sentences=list(sentences),
+                 page=document.page_span(start, end)[0])

@@ -10,18 +10,26 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 from rag.ingest.chunk import chunk_document
+from rag.ingest.pdf import read_pdf
 from rag.ingest.read import read_text
-from rag.ingest.structure import parse_text
+from rag.ingest.structure import parse_styled, parse_text
+from rag.ingest.webpage import read_webpage
+from rag.ingest.word import read_word
 from rag.types import Corpus, Document, LoadProblem, SectionNode
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".jsonl", ".pdf", ".docx", ".html", ".htm")
+TYPES = ".txt, .md, .jsonl, .pdf, .docx or .html"
+#: A larger file is refused before it is read: 200 MB is ~10,000 PDF pages, far past a person's
+#: own documents, and reading it would hold the whole file (and its text) in memory.
+MAX_FILE_MB = 200
+_OLD_FORMATS = {".doc": "save it as .docx", ".rtf": "save it as .docx", ".wps": "save it as .docx"}
 
 
 def load_corpus(path: str | Path) -> Corpus:
     """Every document under ``path`` (a file or a folder, recursively, in sorted order)."""
     path = Path(path)
     if not path.exists():
-        raise CorpusError(f"corpus not found: {path} (give a file or folder of .txt, .md or .jsonl files)")
+        raise CorpusError(f"corpus not found: {path} (give a file or folder of {TYPES} files)")
     root = path.resolve().parent if path.is_dir() else path.resolve().parent.parent
     files = corpus_files(path)
     bases = _doc_id_bases(files, root)
@@ -58,10 +66,16 @@ def _hidden(relative: Path) -> bool:
 
 
 def _doc_id_bases(files: list[Path], root: Path) -> dict[Path, str]:
-    """The file stem, or the relative path without suffix when two files share a stem."""
+    """The file stem; the relative path without suffix when two files share a stem; the relative path
+    itself when that is shared too (``essays.pdf`` next to ``essays.docx``)."""
     stems = Counter(file.stem for file in files)
-    return {file: file.stem if stems[file.stem] == 1 else _source(file, root).rsplit(".", 1)[0]
-            for file in files}
+    paths = Counter(_source(file, root).rsplit(".", 1)[0] for file in files if stems[file.stem] > 1)
+    bases = {}
+    for file in files:
+        without_suffix = _source(file, root).rsplit(".", 1)[0]
+        bases[file] = (file.stem if stems[file.stem] == 1 else
+                       without_suffix if paths[without_suffix] == 1 else _source(file, root))
+    return bases
 
 
 def _source(path: Path, root: Path) -> str:
@@ -77,23 +91,56 @@ def load_file(path: str | Path, root: str | Path, doc_id_base: str | None = None
 
 
 def _load(path: Path, root: Path, doc_id_base: str) -> tuple[list[Document], list[LoadProblem], str]:
-    """``load_file`` plus a digest of the decoded text, which finds copies saved in other encodings."""
+    """``load_file`` plus a digest of the documents' cleaned text, which finds copies saved in other
+    encodings or formats (a PDF and the .docx it was printed from)."""
     source = _source(path, root)
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        hint = f"; {_OLD_FORMATS[suffix]}" if _OLD_FORMATS.get(suffix) else ""
         return [], [LoadProblem(source, f"skipped: {path.suffix or 'files without a suffix'} is not a "
-                                        "supported type (.txt, .md, .jsonl)")], ""
+                                        f"supported type ({TYPES}){hint}")], ""
     try:
-        text = read_text(path)
+        documents, problems = _read(path, source, doc_id_base)
     except CorpusError as error:
         return [], [LoadProblem(source, str(error).removeprefix(f"{path}: "))], ""
-    if path.suffix.lower() == ".jsonl":
-        documents, problems = parse_jsonl(text, source)
-    else:
-        documents, problems = parse_text(text, source, doc_id_base), []
     usable = [doc for doc in documents if doc.chunks]
     if not usable and not problems:
         problems.append(LoadProblem(source, "no text paragraphs found (only headings or blank lines)"))
+    text = "\f".join(doc.text for doc in usable)  # a title found in the file opens its text
     return usable, problems, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read(path: Path, source: str, doc_id_base: str) -> tuple[list[Document], list[LoadProblem]]:
+    """The file's documents and the problems met reading it, by file type."""
+    _check_size(path)
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        origins, empty_pages = read_pdf(path)
+        text = "\n".join(origins.lines)
+        problems = [LoadProblem(source, f"{_pages(empty_pages)} no text layer (scanned?); OCR is not "
+                                        "supported, so their content is not searchable")] if empty_pages else []
+        return parse_text(text, source, doc_id_base, origins), problems
+    if suffix in (".docx", ".html", ".htm"):
+        paragraphs = read_word(path) if suffix == ".docx" else read_webpage(path)
+        return parse_styled(paragraphs, source, doc_id_base), []
+    text = read_text(path)
+    if suffix == ".jsonl":
+        return parse_jsonl(text, source)
+    return parse_text(text, source, doc_id_base), []
+
+
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise CorpusError(f"cannot read the file ({error.strerror or error})") from error
+    if size > MAX_FILE_MB * 1024 * 1024:
+        raise CorpusError(f"the file is {size / 1024 / 1024:,.0f} MB; the limit is {MAX_FILE_MB} MB per file")
+
+
+def _pages(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:10])) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
+    return f"page {shown} has" if len(numbers) == 1 else f"pages {shown} have"
 
 
 def parse_jsonl(text: str, source: str) -> tuple[list[Document], list[LoadProblem]]:
@@ -140,8 +187,7 @@ def _is_duplicate(source: str, digest: str, seen: dict[str, str], problems: list
 
 def _nothing_usable(path: Path, problems: list[LoadProblem]) -> str:
     details = "; ".join(f"{p.source}: {p.message}" for p in problems[:5])
-    return f"no usable documents in {path}" + (f" ({details})" if details else
-                                                " (no .txt, .md or .jsonl files found)")
+    return f"no usable documents in {path}" + (f" ({details})" if details else f" (no {TYPES} files found)")
 
 
 def corpus_to_dict(corpus: Corpus) -> dict:
@@ -153,6 +199,7 @@ def corpus_to_dict(corpus: Corpus) -> dict:
 def _document_dict(document: Document) -> dict:
     return {"doc_id": document.doc_id, "source": document.source, "title": document.title,
             "author": document.author, "affiliation": document.affiliation, "text": document.text,
+            "page_count": document.page_map.page_count if document.page_map else None,
             "sections": [_section_dict(s) for s in document.sections],
             "chunks": [_chunk_dict(c) for c in document.chunks]}
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Heading kinds, outermost first: a document's levels are the ranks of the kinds it uses.
 HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -54,6 +54,7 @@ class Block:
 
     text: str
     heading_kind: str | None = None  # None for a paragraph; a HEADING_ORDER kind or "md1".."md6"
+    lines: list[int] = field(default_factory=list)  # the indices of the raw lines it was made from
 
 
 def width(text: str) -> float:
@@ -130,6 +131,7 @@ class _Reflower:
         self.column = column_width(self.lines, markdown)
         self.blocks: list[Block] = []
         self.paragraph: list[str] = []  # the raw lines of the open paragraph
+        self.paragraph_lines: list[int] = []  # and their indices
         self.blank_before = False
         self.after_break = True  # the previous line ended a paragraph or a heading
         self.in_fence = False
@@ -155,6 +157,7 @@ class _Reflower:
         if self.paragraph and not self._joins(self.paragraph[-1], line):
             self._close_paragraph()
         self.paragraph.append(line)
+        self.paragraph_lines.append(index)
         self.after_break = is_sentence_final(line) or line.endswith(("：", ":"))
         self.blank_before = False
         return index + 1
@@ -168,10 +171,10 @@ class _Reflower:
 
     def _take_heading(self, index: int, kind: str) -> int:
         self._close_paragraph()
-        text, index = self.lines[index], index + 1
+        text, used, index = self.lines[index], [index], index + 1
         if self._continues_heading(text, index):
-            text, index = join_lines(text, self.lines[index]), index + 1
-        self.blocks.append(Block(heading_text(text, self.markdown), kind))
+            text, used, index = join_lines(text, self.lines[index]), [*used, index], index + 1
+        self.blocks.append(Block(heading_text(text, self.markdown), kind, used))
         self.after_break, self.blank_before = True, False
         return index
 
@@ -206,8 +209,8 @@ class _Reflower:
             for line in self.paragraph[1:]:
                 text = join_lines(text, line)
             clean = collapse_spaces if self.markdown else clean_spaces
-            self.blocks.append(Block(clean(text)))
-            self.paragraph = []
+            self.blocks.append(Block(clean(text), lines=self.paragraph_lines))
+            self.paragraph, self.paragraph_lines = [], []
 
 
 def column_width(lines: list[str], markdown: bool = False) -> float | None:

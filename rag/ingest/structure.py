@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.ingest.chunk import chunk_document
-from rag.ingest.reflow import HEADING_ORDER, Block, column_width, heading_kind, reflow, width
+from rag.ingest.pagemap import LineOrigins, Piece, build_page_map
+from rag.ingest.reflow import (
+    HEADING_ORDER,
+    Block,
+    collapse_spaces,
+    column_width,
+    heading_kind,
+    reflow,
+    width,
+)
 from rag.types import Document, SectionNode
 
 _ORGANISATION = (r"党校|大学|学院|学校|研究院|研究所|研究中心|中心|委员会|政府|办公室|局|厅|委|部|报社|日报|"
@@ -37,10 +46,18 @@ class RawDocument:
     author: str = ""
     affiliation: str = ""
     blocks: list[Block] = field(default_factory=list)
+    # Where its parts stand among the file's lines (for PDF page maps): the title's lines, the
+    # byline's, and the index of the first line handed to reflow (block line numbers count from it).
+    title_lines: list[int] = field(default_factory=list)
+    byline_line: int | None = None
+    block_offset: int = 0
 
 
-def parse_text(text: str, source: str, doc_id_base: str) -> list[Document]:
-    """The documents of one file's text: ``doc_id_base`` alone, or ``#1``, ``#2``… for several."""
+def parse_text(text: str, source: str, doc_id_base: str, origins: LineOrigins | None = None,
+               ) -> list[Document]:
+    """The documents of one file's text: ``doc_id_base`` alone, or ``#1``, ``#2``… for several.
+
+    ``origins`` (a PDF's lines, which ``text`` joins) gives each document its page map."""
     markdown = source.lower().endswith(_MARKDOWN_SUFFIXES)
     raws = split_documents(text.split("\n"))
     fallback_title = Path(source).stem
@@ -50,15 +67,61 @@ def parse_text(text: str, source: str, doc_id_base: str) -> list[Document]:
         if not raw.title:
             raw.title = _title_from_blocks(raw) if markdown else _title_from_first_line(raw)
         doc_id = doc_id_base if len(raws) == 1 else f"{doc_id_base}#{number}"
-        documents.append(build_document(raw, doc_id, source, raw.title or fallback_title))
+        documents.append(build_document(raw, doc_id, source, raw.title or fallback_title, origins))
     return documents
+
+
+@dataclass
+class Styled:
+    """A paragraph of a file that marks its structure itself (Word styles, HTML tags)."""
+
+    text: str
+    kind: str = "body"  # "title", "heading" or "body"
+    level: int = 0  # for a heading: 1 is the outermost (Heading 1, <h1>)
+
+
+def parse_styled(paragraphs: list[Styled], source: str, doc_id_base: str) -> list[Document]:
+    """The documents of a file whose styles give the structure: a Title starts a document (a byline
+    paragraph right after it gives the author), Heading N paragraphs make the section tree.
+
+    A file without any title or heading style is read like a text file, one paragraph per line."""
+    paragraphs = [Styled(collapse_spaces(p.text), p.kind, p.level) for p in paragraphs if p.text.strip()]
+    if all(p.kind == "body" for p in paragraphs):
+        return parse_text("\n".join(p.text for p in paragraphs), source, doc_id_base)
+    groups: list[list[Styled]] = [[]]
+    for paragraph in paragraphs:
+        if paragraph.kind == "title" and any(p.kind != "title" for p in groups[-1]):
+            groups.append([])
+        groups[-1].append(paragraph)
+    raws = [_styled_document(group) for group in groups if any(p.kind != "title" for p in group)]
+    documents = []
+    for number, raw in enumerate(raws, start=1):
+        if not raw.title:
+            raw.title = _title_from_blocks(raw)
+        doc_id = doc_id_base if len(raws) == 1 else f"{doc_id_base}#{number}"
+        documents.append(build_document(raw, doc_id, source, raw.title or Path(source).stem))
+    return documents
+
+
+def _styled_document(group: list[Styled]) -> RawDocument:
+    """Title paragraphs (joined by a space), a byline among the first two paragraphs, then blocks."""
+    title = " ".join(p.text for p in group if p.kind == "title")
+    rest = [p for p in group if p.kind != "title"]
+    raw = RawDocument([], title)
+    for position, paragraph in enumerate(rest[:2]):
+        if paragraph.kind == "body" and (byline := _byline(paragraph.text)):
+            raw.affiliation, raw.author = byline
+            del rest[position]
+            break
+    raw.blocks = [Block(p.text, f"md{min(max(p.level, 1), 6)}" if p.kind == "heading" else None) for p in rest]
+    return raw
 
 
 def split_documents(lines: list[str]) -> list[RawDocument]:
     """Cut a file at its bylines; each byline takes the title lines next to it."""
     bylines = [i for i, line in enumerate(lines) if _byline(line)]
     if not bylines:
-        return [RawDocument(lines)]
+        return [RawDocument(lines)]  # body, title lines and blocks count from line 0
     if _titles_come_first(lines, bylines[0]):
         return _split_title_first(lines, bylines)
     return _split_title_last(lines, bylines)
@@ -90,12 +153,13 @@ def _split_title_last(lines: list[str], bylines: list[int]) -> list[RawDocument]
     """Body, byline, title, next body…: text after the last title is a document without a byline."""
     documents, start = [], 0
     for index in bylines:
-        title_lines, end = _title_after(lines, index + 1)
+        title_at, end = _title_after(lines, index + 1)
         affiliation, author = _byline(lines[index]) or ("", "")
-        documents.append(RawDocument(lines[start:index], _join_title(title_lines), author, affiliation))
+        documents.append(RawDocument(lines[start:index], _join_title([lines[i] for i in title_at]), author,
+                                     affiliation, title_lines=title_at, byline_line=index, block_offset=start))
         start = end
     if any(line.strip() for line in lines[start:]):
-        documents.append(RawDocument(lines[start:]))
+        documents.append(RawDocument(lines[start:], block_offset=start))
     return [doc for doc in documents if any(line.strip() for line in doc.body)]
 
 
@@ -106,18 +170,20 @@ def _split_title_first(lines: list[str], bylines: list[int]) -> list[RawDocument
     documents = []
     for index, title_start, end in zip(bylines, title_starts, ends, strict=True):
         affiliation, author = _byline(lines[index]) or ("", "")
-        title_lines = [line for line in lines[title_start:index] if line.strip()]
-        documents.append(RawDocument(lines[index + 1:end], _join_title(title_lines), author, affiliation))
+        title_at = [i for i in range(title_start, index) if lines[i].strip()]
+        documents.append(RawDocument(lines[index + 1:end], _join_title([lines[i] for i in title_at]), author,
+                                     affiliation, title_lines=title_at, byline_line=index,
+                                     block_offset=index + 1))
     return documents
 
 
-def _title_after(lines: list[str], index: int) -> tuple[list[str], int]:
-    """The title lines following a byline (blank lines between them allowed) and where they end."""
+def _title_after(lines: list[str], index: int) -> tuple[list[int], int]:
+    """The title lines (indices) following a byline (blank lines between allowed) and where they end."""
     while index < len(lines) and not lines[index].strip():
         index += 1
-    title: list[str] = []
+    title: list[int] = []
     while index < len(lines) and len(title) < _MAX_TITLE_LINES and _is_title_line(lines[index]):
-        title.append(lines[index])
+        title.append(index)
         index += 1
     return title, index
 
@@ -163,19 +229,29 @@ def _title_from_first_line(raw: RawDocument) -> str:
     if not any(line.strip() for line in lines[first + 1:]):
         return ""
     raw.blocks = reflow(lines[first + 1:], markdown=False)
+    raw.title_lines = [raw.block_offset + first]
+    raw.block_offset += first + 1
     return " ".join(candidate.split())
 
 
-def build_document(raw: RawDocument, doc_id: str, source: str, title: str) -> Document:
+def build_document(raw: RawDocument, doc_id: str, source: str, title: str,
+                   origins: LineOrigins | None = None) -> Document:
     """Lay the blocks out as the document's text (one per line), then its sections and chunks.
 
     The title and byline found in the file open the text, so that an answer about the document
     itself (its author, its title) is a quotation with offsets like any other."""
-    header = [line for line in (raw.title, " ".join(filter(None, [raw.affiliation, raw.author]))) if line]
-    offsets, text = _layout(header + [block.text for block in raw.blocks])
-    offsets = offsets[len(header):]
+    header = [(line, lines) for line, lines in ((raw.title, raw.title_lines),
+              (" ".join(filter(None, [raw.affiliation, raw.author])),
+               [] if raw.byline_line is None else [raw.byline_line])) if line]
+    offsets, text = _layout([line for line, _ in header] + [block.text for block in raw.blocks])
     document = Document(doc_id=doc_id, source=source, title=title, author=raw.author,
                         affiliation=raw.affiliation, text=text)
+    if origins is not None:
+        pieces = [Piece(start, line, lines) for start, (line, lines) in zip(offsets, header, strict=False)]
+        pieces += [Piece(start, block.text, [raw.block_offset + i for i in block.lines])
+                   for start, block in zip(offsets[len(header):], raw.blocks, strict=True)]
+        document.page_map = build_page_map(pieces, origins)
+    offsets = offsets[len(header):]
     headings = [(block, start) for block, start in zip(raw.blocks, offsets, strict=True) if block.heading_kind]
     document.sections = section_tree(headings, text)
     paragraphs = [(start, start + len(block.text))

@@ -134,7 +134,7 @@ class Reader:
         chunk = self.index.chunks[self.index.sentences.chunk[chosen.candidate.sentence]]
         doc = self.index.corpus.document(chunk.doc_id)
         text = doc.text[quote.start:quote.end]
-        citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author,
-                            doc.section_path_at(quote.start), chunk.paragraph, quote.start, quote.end)
+        citation = Citation(chunk.doc_id, chunk.source, chunk.title, chunk.author, doc.section_path_at(quote.start),
+                            chunk.paragraph, quote.start, quote.end, *doc.page_span(quote.start, quote.end))
         return Answer(text, asked.key_span(text), round(confidence, 4), citation, kind=quote.kind,
                       sentences=[list(s) for s in quote.sentences])

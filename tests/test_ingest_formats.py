@@ -407,17 +407,23 @@ def test_the_answer_card_offers_the_page_inline(pdf_corpus):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium is not installed")
 def test_the_page_shows_the_quote_on_its_pdf_page(pdf_index, shared_cache, tmp_path):
-    from test_ui import _ask_in_page, _page, _server
+    from playwright.sync_api import sync_playwright
+    from test_page import CHROMIUM_ARGS, _ask, _page
 
-    with _server(pdf_index, shared_cache) as url, _page(url) as page:
-        _ask_in_page(page, README_QUESTIONS[0])
-        answer = page.locator("#rag-answer")
-        assert "p. 3" in answer.locator(".cite").inner_text()
-        answer.locator("details.pageview summary").click()
-        image = answer.locator("details.pageview[open] img")
-        image.wait_for(timeout=10_000)
-        assert image.evaluate("img => img.complete && img.naturalWidth") > 800
-        page.screenshot(path=str(tmp_path / "page-view.png"), full_page=True)
+    from conftest import running_app
+
+    with running_app(pdf_index, shared_cache) as (url, _), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        with _page(browser, url) as page:
+            _ask(page, README_QUESTIONS[0])
+            answer = page.locator("#rag-answer")
+            assert "p. 3" in answer.locator(".cite").first.inner_text()
+            answer.locator("details.pageview summary").click()
+            image = answer.locator("details.pageview[open] img")
+            image.wait_for(timeout=10_000)
+            assert image.evaluate("img => img.complete && img.naturalWidth") > 800
+            page.screenshot(path=str(tmp_path / "page-view.png"), full_page=True)
+        browser.close()
     assert (tmp_path / "page-view.png").stat().st_size > 10_000
 
 

@@ -2,7 +2,7 @@
 takes to encode the corpus's passages once (the yardstick of issue 13), plus rebuilds that reuse the
 vector cache.
 
-Run: .venv/bin/python benchmarks/bench_build.py [--corpus NAME=PATH ...] [--skip-fp32-build]
+Run: .venv/bin/python benchmarks/bench_build.py [--corpus NAME=PATH ...] [--skip-fp32-build] [--output F]
 Writes benchmarks/results/build.json and prints a Markdown table. Default corpora: the seed essays and
 the first 240 CMRC 2018 trial passages (written to benchmarks/out/).
 
@@ -109,6 +109,7 @@ def measure(name: str, corpus: Path, engines: list[str], work: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=PATH", help="corpora to build")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="results file (default: %(default)s)")
     parser.add_argument("--skip-fp32-build", action="store_true",
                         help="build with the int8 engine only (the fp32 build takes ~4× as long)")
     args = parser.parse_args()
@@ -119,8 +120,8 @@ def main() -> int:
         for name, path in corpora.items():
             results["corpora"][name] = measure(name, Path(path), engines, Path(tmp) / name.replace(" ", "_"))
     results["load_average_after"] = os.getloadavg()[0]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(markdown(results))
     return 0
 

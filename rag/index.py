@@ -283,6 +283,9 @@ def update_index(index_dir: Path | str, add: list[Path] | None = None, remove: l
         manifest = read_manifest(index_dir)
         if manifest is None:
             raise IndexStateError(f"{_missing_detail(index_dir)}: build one first with `rag build`")
+        if manifest.get("settings") != SETTINGS:  # its stored documents were cut by other code
+            raise IndexStateError(f"the index at {index_dir} was built with other settings or by another "
+                                  "version: run `rag build` first")
         folder = (index_dir / CURRENT).resolve()
         try:
             corpus = Corpus.from_dict(json.loads((folder / "corpus.json").read_text(encoding="utf-8")))

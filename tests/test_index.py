@@ -294,6 +294,15 @@ def test_add_and_remove_update_the_index_embedding_only_new_text(mini_corpus, tm
     assert len([p for p in index_dir.iterdir() if p.name.startswith("build-")]) == 1
 
 
+def test_adding_to_an_index_of_other_settings_asks_for_a_build(mini_corpus, tmp_path, monkeypatch):
+    from rag.index import update_index
+
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    monkeypatch.setitem(index_module.SETTINGS, "pipeline", "0" * 16)
+    with pytest.raises(IndexStateError, match="rag build"):
+        update_index(tmp_path / "idx", add=[mini_corpus / "report.md"], progress=False)
+
+
 def _rag(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ))

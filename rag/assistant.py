@@ -95,6 +95,8 @@ class Assistant:
         passages = [self._passage(rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
         answer_started = time.perf_counter()
         decision = self._about(text, retrieval) or self.reader.select(text, retrieval)
+        if not decision.words:
+            passages = []  # nothing is close to keyboard mashing: listing passages would suggest otherwise
         done = time.perf_counter()
         timings = {
             "encode": round(retrieval.encode_ms, 2),

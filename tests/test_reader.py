@@ -81,7 +81,7 @@ def test_a_place_inside_a_list_marks_the_list():
 def test_strings_of_no_words_are_refused(assistant, question):
     response = assistant.ask(question)
     assert response.abstained and response.answer is None, response.answer
-    assert response.message
+    assert response.message and response.passages == [] and response.nearest is None
 
 
 def test_keyboard_mashing_is_refused_on_the_command_line(seed_index):

@@ -43,6 +43,7 @@ class Decision:
     confidence: float  # calibrated probability that the quote answers the question
     reason: str | None  # why there is no answer
     nearest: Answer | None = None  # when abstaining: the closest sentence, which is *not* an answer
+    words: bool = True  # False: the question is no words at all, and no passage is "closest" to it
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Reader:
     def select(self, question: str, retrieval: Retrieval) -> Decision:
         meaning = self.meaning(retrieval)
         if meaning < self.weights.meaning_threshold:
-            return Decision(None, 0.0, NOT_WORDS)
+            return Decision(None, 0.0, NOT_WORDS, words=False)
         asked = AskedFor.of(question)
         cross = self.cross_script(question)
         chosen = self.choose(asked, retrieval, cross, meaning)

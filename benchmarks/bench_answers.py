@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.evaluate import format_report, read_questions, run_eval  # noqa: E402
+from rag.evaluate import eval_index_dir, format_report, normalize_answer, read_questions, run_eval  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"
 HERE = ROOT / "benchmarks"
@@ -57,6 +57,30 @@ def question_sets() -> dict[str, tuple[Path, Path]]:
     }
 
 
+def naive_baseline(corpus: Path, questions: Path) -> dict:
+    """The simplest extractive reader, for comparison in the same run: the top passage of plain
+    reciprocal-rank fusion, and its sentence with the highest cosine to the question; it never
+    abstains. hit@1 = a gold answer inside that sentence, over the answerable questions."""
+    import numpy as np
+
+    from rag.assistant import Assistant
+
+    assistant = Assistant.open(eval_index_dir(corpus), corpus=corpus, progress=False)
+    sentences, texts = assistant.index.sentences, assistant.reader.evidence.text
+    hits = answerable = 0
+    for record in read_questions(questions):
+        golds = [normalize_answer(a) for a in record.get("answers") or [] if normalize_answer(a)]
+        if not golds:
+            continue
+        answerable += 1
+        retrieval = assistant.retriever.search(record["question"], k=1, fusion="rrf")
+        rows = sentences.of_chunk(retrieval.hits[0].row) if retrieval.hits else range(0)
+        if len(rows):
+            best = rows.start + int(np.argmax(sentences.vectors[rows.start:rows.stop] @ retrieval.query_vector))
+            hits += any(g in normalize_answer(texts[best]) for g in golds)
+    return {"answerable": answerable, "hit@1": round(hits / max(answerable, 1), 4)}
+
+
 def main() -> None:
     sets = question_sets()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -66,8 +90,13 @@ def main() -> None:
     for name in args.sets:
         corpus, questions = sets[name]
         report = run_eval(corpus, questions)
+        if name == "cmrc-dev":
+            report["naive_baseline"] = naive_baseline(corpus, questions)
         results[name] = report
         print(f"\n## {name}\n{format_report(report)}", flush=True)
+        if "naive_baseline" in report:
+            print(f"naive baseline (top RRF passage, its sentence nearest the question): "
+                  f"hit@1 {report['naive_baseline']['hit@1']:.3f}", flush=True)
     out = HERE / "results" / "answers.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}

@@ -150,8 +150,10 @@ def check_reply(reply: object, valid: bool) -> str | None:
         return None if isinstance(reply.get("error"), str) and reply["error"] else f"no error: {reply!r:.200}"
     if "error" in reply:
         return f"error for a valid question: {reply['error']}"
-    if not isinstance(reply.get("abstained"), bool) or not reply.get("passages"):
+    if not isinstance(reply.get("abstained"), bool) or not isinstance(reply.get("passages"), list):
         return f"not a response: {reply!r:.200}"
+    if not (reply.get("answer") or reply.get("message")) or (not reply["abstained"] and not reply["passages"]):
+        return f"neither an answer with its passages nor a reason: {reply!r:.200}"  # no words: no passages
     return None
 
 

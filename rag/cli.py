@@ -136,12 +136,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 def _ask_running_server(args: argparse.Namespace) -> int | None:
     """Answer through a `rag serve` of the same index on the default port, when one is up (it has the
     index and the model loaded: no start-up cost). None: answer locally."""
-    from rag.embed import engine_for
     from rag.remote import ServerUnavailable, ask_server, server_url
 
     question = " ".join(args.question)
     try:
-        data = ask_server(question, args.k, args.index, args.model, engine_for(args.model, args.engine))
+        data = ask_server(question, args.k, args.index, args.model, config.engine_for(args.model, args.engine))
     except ServerUnavailable as why:
         if args.verbose:
             print(f"answering locally: {why}", file=sys.stderr)

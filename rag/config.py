@@ -15,7 +15,9 @@ DEFAULT_K = 5
 #: Which code runs the model: "auto" is the int8 engine for the bundled model (rag.ct2) and
 #: sentence-transformers for any other; either can be asked for by name.
 DEFAULT_ENGINE = "auto"
-ENGINES = ("auto", "ctranslate2-int8", "sentence-transformers")
+CT2_ENGINE = "ctranslate2-int8"
+ST_ENGINE = "sentence-transformers"
+ENGINES = ("auto", CT2_ENGINE, ST_ENGINE)
 #: The symlink inside an index directory that points at the published build.
 INDEX_CURRENT = "current"
 #: Where `rag serve` listens by default (loopback only, unless the user asks for more), and where
@@ -52,3 +54,20 @@ def default_port() -> int:
     """$RAG_PORT, else DEFAULT_PORT: `rag serve` listens there and `rag ask` looks for it there."""
     value = os.environ.get("RAG_PORT", "")
     return int(value) if value.isdigit() else DEFAULT_PORT
+
+
+def engine_for(spec: str | None = None, engine: str | None = None) -> str:
+    """The engine that runs model ``spec``: "auto" means the int8 engine for the bundled model only.
+    Nothing is imported or loaded (`rag ask`'s fast path calls it before deciding to load anything)."""
+    from rag.errors import ModelError
+
+    name = (spec or default_model()).strip()
+    wanted = engine or default_engine()
+    if wanted not in ENGINES:
+        raise ModelError(f"unknown engine {wanted!r}: choose one of {', '.join(ENGINES)}")
+    if wanted == "auto":
+        return CT2_ENGINE if name == DEFAULT_MODEL else ST_ENGINE
+    if wanted == CT2_ENGINE and name != DEFAULT_MODEL:
+        raise ModelError(f"the {CT2_ENGINE} engine runs the bundled {DEFAULT_MODEL} only; use "
+                         f"--engine {ST_ENGINE} (or auto) for {name!r}")
+    return wanted

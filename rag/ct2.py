@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from rag.embed import ModelSource
 
 #: The engine's name in index manifests and the vector cache.
-ENGINE = "ctranslate2-int8"
+ENGINE = config.CT2_ENGINE
 #: Bump when the folder layout or the pooling changes: old folders are rebuilt, cached vectors unused.
 ENGINE_VERSION = 2
 MARKER = "rag-ct2.json"

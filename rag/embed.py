@@ -30,7 +30,8 @@ from rag import config
 from rag.convert import CONVERTER_VERSION, ensure_converted, read_marker
 from rag.errors import ModelError
 
-SENTENCE_TRANSFORMERS = "sentence-transformers"
+SENTENCE_TRANSFORMERS = config.ST_ENGINE
+engine_for = config.engine_for  # the one owner of the default engine is rag.config
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -83,23 +84,6 @@ def _folder_identity(folder: Path) -> str:
         stat = path.stat()
         digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     return f"{folder}|{digest.hexdigest()[:16]}"
-
-
-def engine_for(spec: str | None = None, engine: str | None = None) -> str:
-    """The engine that runs model ``spec``: "auto" means the int8 engine for the bundled model only.
-    Cheap (nothing is loaded or converted), so staleness checks can call it."""
-    from rag.ct2 import ENGINE as CT2
-
-    name = (spec or config.default_model()).strip()
-    wanted = engine or config.default_engine()
-    if wanted not in config.ENGINES:
-        raise ModelError(f"unknown engine {wanted!r}: choose one of {', '.join(config.ENGINES)}")
-    if wanted == "auto":
-        return CT2 if name == config.DEFAULT_MODEL else SENTENCE_TRANSFORMERS
-    if wanted == CT2 and name != config.DEFAULT_MODEL:
-        raise ModelError(f"the {CT2} engine runs the bundled {config.DEFAULT_MODEL} only; use "
-                         f"--engine {SENTENCE_TRANSFORMERS} (or auto) for {name!r}")
-    return wanted
 
 
 class Embedder(Protocol):

@@ -9,8 +9,9 @@ about the seed essays except the English calibration set named below — those s
 - Unanswerable contexts made from them: each question asked of its corpus without its article, and
   asked of the seed essays; benchmarks/gibberish_train.jsonl (keyboard mashing, random strings,
   off-topic and near-miss questions) asked of all three corpora.
-- Cross-script (English over Chinese): benchmarks/seed_questions_en.jsonl against
-  benchmarks/calibration_en.jsonl and the English strings of gibberish_train.jsonl.
+- Cross-script (English over Chinese): benchmarks/seed_questions_en.jsonl and the answerable part of
+  benchmarks/english_train.jsonl against benchmarks/calibration_en.jsonl, the unanswerable part of
+  english_train.jsonl and the English strings of gibberish_train.jsonl.
 
 What is learned:
 - ``sentence`` (MLP) / ``sentence_cross`` (linear): rank a question's candidate sentences, listwise
@@ -469,10 +470,12 @@ def fit_all(contexts: list[Context], base: Weights, keep: float) -> Weights:
 def english_contexts(assistants: dict[str, Assistant]) -> list[Context]:
     essays = assistants["seeds"]
     out = []
-    for path, answerable in [(HERE / "seed_questions_en.jsonl", True), (HERE / "calibration_en.jsonl", False),
-                             (HERE / "gibberish_train.jsonl", False)]:
+    for path in [HERE / "seed_questions_en.jsonl", HERE / "calibration_en.jsonl", HERE / "english_train.jsonl",
+                 HERE / "gibberish_train.jsonl"]:
+        if not path.exists():
+            continue
         for record in read_questions(path):
-            made = context(f"english {path.stem}", essays, record, answerable, record["id"])
+            made = context(f"english {path.stem}", essays, record, bool(record.get("answers")), record["id"])
             if made is not None and made.cross:
                 out.append(made)
     return out

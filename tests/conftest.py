@@ -40,20 +40,11 @@ def isolated_env(tmp_path, monkeypatch, shared_cache):
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, shared_cache) -> Path:
     """The index of the shipped essays, built once and shared (read-only) by the tests."""
-    import os
-
     from rag.index import build_index
 
     index_dir = tmp_path_factory.mktemp("seed-index")
-    old = os.environ.get("RAG_CACHE_DIR")
-    os.environ["RAG_CACHE_DIR"] = str(shared_cache)
-    try:
+    with env(RAG_CACHE_DIR=str(shared_cache)):
         build_index(SEEDS, index_dir, progress=False)
-    finally:
-        if old is None:
-            os.environ.pop("RAG_CACHE_DIR", None)
-        else:
-            os.environ["RAG_CACHE_DIR"] = old
     return index_dir
 
 

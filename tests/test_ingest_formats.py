@@ -345,18 +345,12 @@ README_QUESTIONS = ["全市有效期内省级专精特新企业共计多少户�
 
 @pytest.fixture(scope="module")
 def pdf_index(tmp_path_factory, shared_cache, pdf_folder) -> Path:
+    from conftest import env
     from rag.index import build_index
 
     index_dir = tmp_path_factory.mktemp("pdf-index")
-    old = os.environ.get("RAG_CACHE_DIR")
-    os.environ["RAG_CACHE_DIR"] = str(shared_cache)
-    try:
+    with env(RAG_CACHE_DIR=str(shared_cache)):
         build_index(pdf_folder, index_dir, progress=False)
-    finally:
-        if old is None:
-            os.environ.pop("RAG_CACHE_DIR", None)
-        else:
-            os.environ["RAG_CACHE_DIR"] = old
     return index_dir
 
 

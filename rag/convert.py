@@ -20,7 +20,7 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -435,17 +435,22 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def made_once(target: Path, finished: Callable[[Path], object], make: Callable[[], None]) -> Path:
+    """``target``, made by ``make`` unless ``finished(target)`` says it already is; one process makes
+    it at a time (a lock beside it), the others wait and find it finished."""
+    if finished(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(target.parent / f".{target.name}.lock"):
+        if not finished(target):  # another process may have finished while we waited
+            make()
+    return target
+
+
 def ensure_converted(source: Path | None = None) -> Path:
     """The converted bundled model's folder, converting it first if no finished one exists."""
     target = converted_model_dir()
-    if read_marker(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(target.parent / f".{CONVERTED_NAME}.lock"):
-        if read_marker(target):  # another process finished while we waited
-            return target
-        _convert_atomically(source or bundled_weights(), target)
-    return target
+    return made_once(target, read_marker, lambda: _convert_atomically(source or bundled_weights(), target))
 
 
 def _convert_atomically(source: Path, target: Path) -> None:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag import config
-from rag.convert import file_lock
+from rag.convert import made_once
 from rag.errors import ModelError
 
 if TYPE_CHECKING:
@@ -75,17 +75,14 @@ def read_marker(folder: Path) -> dict | None:
 def ensure_ct2(source: Path, announce: bool = True) -> Path:
     """The int8 folder for the sentence-transformers folder ``source``, converting it first if needed."""
     target = ct2_model_dir(source)
-    if read_marker(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(target.parent / f".{target.name}.lock"):
-        if read_marker(target):  # another process finished while we waited
-            return target
+
+    def make() -> None:
         if announce:
             print("preparing the fast int8 engine for the bundled model (once, ~15 s)…", file=sys.stderr,
                   flush=True)
         _convert_atomically(source, target)
-    return target
+
+    return made_once(target, read_marker, make)
 
 
 def _convert_atomically(source: Path, target: Path) -> None:

@@ -120,10 +120,15 @@ def dense_text(chunk: Chunk) -> str:
 _DISAMBIGUATOR_RE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
 
 
+def subject_words(title: str) -> str:
+    """A title as a subject: folded, without its "(…)" disambiguator."""
+    return fold(_DISAMBIGUATOR_RE.sub("", title)).strip()
+
+
 def title_subject(document: Document) -> str | None:
     """The document's subject when its title names one: an encyclopedia entry's title ("杨昊 (足球运动员)"
     → 杨昊) recurs in its body; an essay's headline slogan does not."""
-    subject = fold(_DISAMBIGUATOR_RE.sub("", document.title)).strip()
+    subject = subject_words(document.title)
     if not subject:
         return None
     return subject if any(subject in fold(chunk.text) for chunk in document.chunks) else None
@@ -142,7 +147,7 @@ def bm25_tokens(chunk: Chunk) -> list[str]:
 
 
 #: The functions above decide what each retriever sees: their code is part of the index's settings.
-_TEXT_PREPARATION = (context_prefix, dense_text, title_subject, sentence_in_context, bm25_tokens)
+_TEXT_PREPARATION = (context_prefix, dense_text, subject_words, title_subject, sentence_in_context, bm25_tokens)
 
 
 def _pipeline_fingerprint() -> str:

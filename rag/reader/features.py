@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.index import LoadedIndex, title_subject
+from rag.index import LoadedIndex, subject_words
 from rag.reader.qtypes import RELIABLE_TYPES, entity_spans
 from rag.reader.question import AskedFor, bigrams, strip_interrogatives
 from rag.retrieve import Retrieval
@@ -69,9 +69,12 @@ class SentenceEvidence:
         self.bigrams = [bigrams(t) for t in self.folded]
         # An encyclopedia entry's subject (its title, 黄鳍紫鱼) is what every one of its sentences is
         # about, though only the first names it: as keyword evidence it tells them apart by nothing.
-        subjects = {d.doc_id: title_subject(d) for d in index.corpus.documents}
-        self.subject_bigrams = {d: frozenset(bigrams(t)) for d, t in subjects.items() if t}
-        self.subject_words = {d: t for d, t in subjects.items() if t}
+        # The index framed exactly those documents' sentences by their subject (index.title_subject),
+        # so which documents have one is read from the sentence table, not by folding every chunk again.
+        framed_docs = {index.chunks[c].doc_id for c in np.unique(s.chunk[s.framed])}
+        titles = {d.doc_id: d.title for d in index.corpus.documents}
+        self.subject_words = {d: subject_words(titles[d]) for d in framed_docs}
+        self.subject_bigrams = {d: frozenset(bigrams(t)) for d, t in self.subject_words.items()}
 
     def keyword_share(self, terms: list[str], text_folded: str) -> float:
         """IDF-weighted share of the question's keywords that appear in a (folded) text."""

@@ -128,3 +128,8 @@ def test_features_are_laid_out_by_name():
     del values["margin"]
     with pytest.raises(ValueError, match="margin"):
         laid_out(values, ABSTAIN_FEATURES)
+
+
+def test_a_number_question_that_names_its_unit_marks_the_number_with_that_unit():
+    text = "2025年，我区在三个街道开设社区食堂试点，老年人用餐每份补贴5元。"
+    assert text[slice(*key_span("社区食堂每份午餐补贴多少元？", text))] == "5元"

@@ -83,6 +83,18 @@ _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 ]
 
 
+# 多少元, 几户: the unit a question writes after its question word. Counters such as 个/家/项 are left
+# out: the text often counts the same things with another one.
+_ASKED_UNIT_RE = re.compile(r"(?:多少|几)\s*(?:万亿|千亿|百亿|亿|千万|百万|万|千)?\s*"
+                            r"(%|个百分点|美元|元|户|人次|人|吨|千瓦|兆瓦|公里|千米|平方公里|平方米|米|亩|公顷|岁|倍)")
+
+
+def asked_unit(question: str) -> str | None:
+    """The measuring unit a number question names right after 多少/几, if any."""
+    found = _ASKED_UNIT_RE.search(question)
+    return found.group(1) if found else None
+
+
 def measure_unit(question: str) -> re.Pattern[str] | None:
     """The unit pattern a number question's measure calls for, if it names one."""
     return next((unit for measure, unit in _MEASURES if measure.search(question)), None)

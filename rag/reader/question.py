@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rag.reader.qtypes import (
     PASSAGE_TYPES,
+    asked_unit,
     entity_spans,
     enumeration_around,
     is_passage_lookup,
@@ -29,12 +30,15 @@ class AskedFor:
     folded_question: str
     unit: re.Pattern[str] | None
     focus: frozenset[str]  # bigrams next to the question word: what the answer sentence talks about
+    named_unit: str | None = None  # 元 in 每份补贴多少元: the key span is the number that carries it
 
     @classmethod
     def of(cls, question: str) -> AskedFor:
         qtype = question_type(question)
         folded = fold(question)
-        return cls(qtype, folded, measure_unit(question) if qtype == "number" else None, focus_bigrams(folded))
+        number = qtype == "number"
+        return cls(qtype, folded, measure_unit(question) if number else None, focus_bigrams(folded),
+                   asked_unit(question) if number else None)
 
     @property
     def wants_passage(self) -> bool:
@@ -64,6 +68,8 @@ class AskedFor:
             return max(spans, key=lambda sp: (self._clause_overlap(text, sp), sp[1] - sp[0]))
         if self.qtype in ("location", "org", "person"):
             return enumeration_around(text, spans[0]) or spans[0]
+        if self.named_unit:
+            return next((sp for sp in spans if self.named_unit in text[sp[0]:sp[1]]), spans[0])
         return spans[0]
 
 

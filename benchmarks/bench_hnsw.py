@@ -49,7 +49,7 @@ def timed_search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.nd
 
 def main() -> None:
     index = load_index(eval_index_dir(DEV / "corpus.jsonl"))
-    base = index.sentences.vectors
+    base = np.asarray(index.sentences.vectors, dtype=np.float32)
     questions = [q["question"] for q in read_questions(DEV / "questions.jsonl", limit=200)]
     queries = load_model().encode_queries(questions)
     rng = np.random.default_rng(0)

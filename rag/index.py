@@ -6,8 +6,10 @@ Layout of an index directory::
     <index>/build-<stamp>/manifest.json   (fingerprint, model, settings, versions, file checksums)
                          corpus.json      (documents, sections, chunks, sentences: no re-ingesting)
                          chunks.faiss     (chunk vectors; exact inner product, HNSW when large)
+                         sentence_rows.npy (chunk row, start, end of every sentence)
                          sentences.npy    (sentence vectors, float16, for retrieval and the answer step)
                          sentences_in_context.npy  (the same under their document's subject, for the answer step)
+                         sentences_framed.npy  (which sentences were framed by their document's subject)
                          bm25/            (bm25s over jieba tokens of title + section + text)
     <index>/.build.lock                   (one build at a time)
 
@@ -40,7 +42,7 @@ from rag.progress import Progress
 from rag.textproc import fold, keywords, to_simplified
 from rag.types import Chunk, Corpus, Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentences_framed.npy
 
 
 HNSW_EF_SEARCH = 64
@@ -56,18 +58,20 @@ class IndexStatus:
 
 @dataclass
 class SentenceTable:
-    """Every sentence of every chunk, in corpus order, with its vector for the answer step."""
+    """Every sentence of every chunk, in corpus order, with its vectors for the answer step.
+
+    The vectors stay float16 and, once loaded, memory-mapped: a question reads the rows of its
+    candidate chunks only (``plain``, ``framed_by_subject``). At 100k chunks (~700k sentences) the two
+    tables hold 1 GB as float16 and took 2 GB more as the float32 copies made at start-up before."""
 
     chunk: np.ndarray  # int32 chunk row of each sentence
     start: np.ndarray  # int32 document offsets
     end: np.ndarray
-    vectors: np.ndarray  # float32, L2-normalised
+    vectors: np.ndarray  # float16, L2-normalised
     in_context: np.ndarray  # the same under their document's subject, if it has one (see title_subject)
+    framed: np.ndarray  # bool: the two differ, i.e. the sentence's document has a subject
 
     def __post_init__(self) -> None:
-        # The build copies the plain vector where a document has no subject: a sentence is framed
-        # by its subject exactly where the two differ.
-        self.framed = np.any(self.in_context != self.vectors, axis=-1)
         # Sentences are stored chunk by chunk, so each chunk's sentences are one contiguous run.
         rows = np.arange(int(self.chunk.max()) + 1 if len(self.chunk) else 0)
         self.first = np.searchsorted(self.chunk, rows, side="left")
@@ -78,6 +82,25 @@ class SentenceTable:
         if row >= len(self.first):
             return range(0)
         return range(int(self.first[row]), int(self.last[row]))
+
+    def plain(self, rows: range | np.ndarray) -> np.ndarray:
+        """float32 vectors of sentence ``rows`` (a range or an index array)."""
+        return _rows(self.vectors, rows)
+
+    def framed_by_subject(self, rows: range | np.ndarray) -> np.ndarray:
+        """float32 vectors of sentence ``rows`` read under their document's subject."""
+        return _rows(self.in_context, rows)
+
+
+def _rows(table: np.ndarray, rows: range | np.ndarray) -> np.ndarray:
+    part = table[rows.start:rows.stop] if isinstance(rows, range) else table[rows]
+    return np.asarray(part, dtype=np.float32)
+
+
+def framed_sentences(vectors: np.ndarray, in_context: np.ndarray) -> np.ndarray:
+    """The build copies the plain vector where a document has no subject: a sentence is framed by
+    its subject exactly where the two differ."""
+    return np.any(in_context != vectors, axis=-1)
 
 
 @dataclass
@@ -361,36 +384,31 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     _write_json(folder / "corpus.json", corpus.to_dict())
 
     # The three kinds of text are embedded as one set, so no text is encoded twice.
-    doc_text = {d.doc_id: d.text for d in corpus.documents}
-    sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
-    texts = [doc_text[chunks[row].doc_id][start:end] for row, start, end in sentence_rows]
-    subjects = {d.doc_id: title_subject(d) for d in corpus.documents}
-    framed = [(k, subjects[chunks[row].doc_id]) for k, (row, _, _) in enumerate(sentence_rows)
-              if subjects[chunks[row].doc_id]]
-    chunk_texts = [dense_text(c) for c in chunks]
-    sentence_texts = [to_simplified(t) for t in texts]
-    framed_texts = [sentence_in_context(subject, texts[k]) for k, subject in framed]
+    texts = texts_to_embed(corpus, chunks)
     embedding = time.perf_counter()
     spec, engine, load = model
     with open_cache(cache) as store:
-        vectors, stats = encode_passages(space_of(spec, engine), load, chunk_texts + sentence_texts + framed_texts,
-                                         report, store)
+        vectors, stats = encode_passages(space_of(spec, engine), load, texts.all(), report, store)
     timings["embed"] = round(time.perf_counter() - embedding, 2)
     if stats.cached:
         report.note(f"embedded {stats.encoded:,} new texts; {stats.cached:,} came from the vector cache")
-    chunk_vectors = vectors[:len(chunks)]
-    sentence_vectors = vectors[len(chunks):len(chunks) + len(texts)]
+    n_chunks, n_sentences = len(texts.chunks), len(texts.sentences)
+    chunk_vectors = vectors[:n_chunks]
+    sentence_vectors = vectors[n_chunks:n_chunks + n_sentences]
     in_context = sentence_vectors.copy()  # sentences of documents without a subject stand alone
-    if framed:
-        in_context[[k for k, _ in framed]] = vectors[len(chunks) + len(texts):]
+    if texts.framed_rows:
+        in_context[texts.framed_rows] = vectors[n_chunks + n_sentences:]
+    sentence_rows = texts.sentence_rows
 
     report.stage("indexing")
     indexing = time.perf_counter()
     faiss.write_index(_vector_index(chunk_vectors), str(folder / "chunks.faiss"))
     table = np.array(sentence_rows, dtype=np.int32).reshape(-1, 3)
     np.save(folder / "sentence_rows.npy", table)
-    np.save(folder / "sentences.npy", sentence_vectors.astype(np.float16))
-    np.save(folder / "sentences_in_context.npy", in_context.astype(np.float16))
+    sentence_vectors, in_context = sentence_vectors.astype(np.float16), in_context.astype(np.float16)
+    np.save(folder / "sentences.npy", sentence_vectors)
+    np.save(folder / "sentences_in_context.npy", in_context)
+    np.save(folder / "sentences_framed.npy", framed_sentences(sentence_vectors, in_context))
 
     retriever = bm25s.BM25()
     retriever.index([bm25_tokens(c) or [""] for c in chunks], show_progress=False)
@@ -398,6 +416,32 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     timings["index"] = round(time.perf_counter() - indexing, 2)
     counts = {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows)}
     return counts, stats.as_dict(), int(vectors.shape[1])
+
+
+@dataclass
+class TextsToEmbed:
+    """What a build embeds, in the order of its vectors: chunks, sentences, then the sentences of
+    documents with a subject under that subject (``framed_rows``: their rows in the sentence table)."""
+
+    sentence_rows: list[tuple[int, int, int]]  # (chunk row, start, end) of every sentence
+    chunks: list[str]
+    sentences: list[str]
+    framed_rows: list[int]
+    framed: list[str]
+
+    def all(self) -> list[str]:
+        return self.chunks + self.sentences + self.framed
+
+
+def texts_to_embed(corpus: Corpus, chunks: list[Chunk]) -> TextsToEmbed:
+    doc_text = {d.doc_id: d.text for d in corpus.documents}
+    sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
+    texts = [doc_text[chunks[row].doc_id][start:end] for row, start, end in sentence_rows]
+    subjects = {d.doc_id: title_subject(d) for d in corpus.documents}
+    framed = [(k, subjects[chunks[row].doc_id]) for k, (row, _, _) in enumerate(sentence_rows)
+              if subjects[chunks[row].doc_id]]
+    return TextsToEmbed(sentence_rows, [dense_text(c) for c in chunks], [to_simplified(t) for t in texts],
+                        [k for k, _ in framed], [sentence_in_context(subject, texts[k]) for k, subject in framed])
 
 
 def _vector_index(vectors: np.ndarray) -> faiss.Index:
@@ -486,14 +530,15 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
             chunk_vectors.hnsw.efSearch = HNSW_EF_SEARCH
         rows = np.load(folder / "sentence_rows.npy")
         sentences = SentenceTable(chunk=rows[:, 0], start=rows[:, 1], end=rows[:, 2],
-                                  vectors=np.load(folder / "sentences.npy").astype(np.float32),
-                                  in_context=np.load(folder / "sentences_in_context.npy").astype(np.float32))
+                                  vectors=np.load(folder / "sentences.npy", mmap_mode="r"),
+                                  in_context=np.load(folder / "sentences_in_context.npy", mmap_mode="r"),
+                                  framed=np.load(folder / "sentences_framed.npy"))
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
     except Exception as error:  # any unreadable piece means the same thing to the user
         raise IndexStateError(f"the index at {index_dir} is corrupt ({error}): run `rag build` again") from error
     chunks = corpus.chunks()
     if chunk_vectors.ntotal != len(chunks) or not len(sentences.chunk) == len(sentences.vectors) == len(
-            sentences.in_context):
+            sentences.in_context) == len(sentences.framed):
         raise IndexStateError(f"the index at {index_dir} is inconsistent: run `rag build` again")
     return LoadedIndex(folder, manifest, corpus, chunks, chunk_vectors, sentences, bm25)
 

@@ -111,7 +111,7 @@ class Retriever:
             if row < 0:
                 continue
             run = sentences.of_chunk(int(row))
-            best = float((sentences.vectors[run.start:run.stop] @ vector).max()) if len(run) else float(score)
+            best = float((sentences.plain(run) @ vector).max()) if len(run) else float(score)
             out[int(row)] = (1 - SENTENCE_WEIGHT) * float(score) + SENTENCE_WEIGHT * best
         return out
 

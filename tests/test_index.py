@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import SEEDS
@@ -337,3 +338,30 @@ def test_cli_add_and_remove(mini_corpus, tmp_path):
     missing = _rag("remove", "nothing-like-it", "--index", index_dir)
     assert missing.returncode == 2 and "no document 'nothing-like-it'" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_sentence_vectors_stay_float16_and_are_read_row_by_row(seed_index):
+    """At 100k chunks the float32 copies made at start-up took 2 GB: the tables stay float16 on disk,
+    memory-mapped, and a question converts only the rows it reads."""
+    sentences = load_index(seed_index).sentences
+    assert sentences.vectors.dtype == sentences.in_context.dtype == np.float16
+    assert isinstance(sentences.vectors, np.memmap) and isinstance(sentences.in_context, np.memmap)
+    run, rows = sentences.of_chunk(3), np.array([5, 0, 7])
+    assert sentences.plain(run).dtype == np.float32
+    assert (sentences.plain(run) == sentences.vectors[run.start:run.stop].astype(np.float32)).all()
+    assert (sentences.framed_by_subject(rows) == sentences.in_context[rows].astype(np.float32)).all()
+
+
+def test_framed_sentences_are_recorded_by_the_build(tmp_path):
+    """Which sentences carry their document's subject is written at build time (reading it from the
+    two vector tables at start-up would touch every row of both)."""
+    corpus = tmp_path / "wiki.jsonl"
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "a", "title": "杨昊 (足球运动员)", "text": "杨昊是中国足球运动员。他司职后卫。"},
+        {"id": "b", "title": "城市的未来", "text": "城市需要更多公园。公园让人放松。"}]), encoding="utf-8")
+    build_index(corpus, tmp_path / "idx", progress=False)
+    index = load_index(tmp_path / "idx")
+    sentences = index.sentences
+    docs = [index.chunks[c].doc_id for c in sentences.chunk]
+    assert sentences.framed.tolist() == [d == "a" for d in docs]
+    assert (sentences.framed == index_module.framed_sentences(sentences.vectors, sentences.in_context)).all()

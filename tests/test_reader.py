@@ -3,18 +3,22 @@ refused, calibrated confidence, and a weights file that must match the code's fe
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import PROJECT_ROOT
 from rag.assistant import Assistant
-from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, laid_out
+from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, SentenceEvidence, laid_out
 from rag.reader.qtypes import enumeration_spans
-from rag.reader.question import key_span
+from rag.reader.question import bigrams, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
+from rag.textproc import fold
 
 NO_WORDS = ["asdkjh qwe zzxq 啊啊啊 哦哦", "zxcvbnm asdfgh", "qwerty 12345", "1234567890", "jjjjjjjj kkkk",
             "啊啊啊啊 哦哦哦", "xyz?", "sdfg hjkl wert"]
@@ -133,3 +137,38 @@ def test_features_are_laid_out_by_name():
 def test_a_number_question_that_names_its_unit_marks_the_number_with_that_unit():
     text = "2025年，我区在三个街道开设社区食堂试点，老年人用餐每份补贴5元。"
     assert text[slice(*key_span("社区食堂每份午餐补贴多少元？", text))] == "5元"
+
+
+def test_float16_sentence_tables_give_the_answers_float32_tables_gave(assistant):
+    """The sentence vectors stay float16 (memory-mapped); before, they were converted to float32
+    when the index opened. Every answer, score and passage is the same either way."""
+    questions = [json.loads(line)["question"] for line in
+                 (PROJECT_ROOT / "benchmarks" / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()
+                 if line.strip()][:25]
+    index = copy.copy(assistant.index)
+    index.sentences = dataclasses.replace(index.sentences, vectors=np.asarray(index.sentences.vectors, np.float32),
+                                          in_context=np.asarray(index.sentences.in_context, np.float32))
+    as_float32 = Assistant(index, assistant.embedder)
+
+    def answers(a: Assistant) -> list[dict]:
+        return [{k: v for k, v in a.ask(q).to_dict().items() if k != "timings_ms"} for q in questions]
+
+    assert answers(assistant) == answers(as_float32)
+
+
+def test_sentence_evidence_is_computed_when_read_and_equals_the_eager_values(seed_index):
+    """Texts, folded texts and bigrams of the sentences are computed for the rows a question reads,
+    not for every sentence when the index opens (minutes and GBs at 100k chunks)."""
+    index = Assistant.open(seed_index).index
+    evidence = SentenceEvidence(index, {})
+    assert evidence.bigrams._value.cache_info().currsize == 0
+    s = index.sentences
+    doc_text = {d.doc_id: d.text for d in index.corpus.documents}
+    for i in range(len(s.chunk)):
+        text = doc_text[index.chunks[s.chunk[i]].doc_id][s.start[i]:s.end[i]]
+        assert evidence.text[i] == text
+        assert evidence.folded[i] == fold(text)
+        assert evidence.bigrams[i] == bigrams(fold(text))
+    assert len(evidence.text) == len(s.chunk)
+    with pytest.raises(IndexError):
+        evidence.text[len(s.chunk)]

@@ -7,7 +7,9 @@ file records the same names (``scorer`` checks them at load).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,9 +56,28 @@ class Candidate:
         return float(self.features[SENTENCE_FEATURES.index(name)])
 
 
+class PerSentence:
+    """One value per sentence of the index, computed when first read and kept for the next questions
+    (the most recent ``kept``): a question reads a few dozen sentences. Computing the folded text and
+    bigrams of every sentence when the index opened took minutes and gigabytes at 100k chunks."""
+
+    def __init__(self, count: int, compute: Callable[[int], object], kept: int = 1 << 16):
+        self._count = count
+        self._value = functools.lru_cache(maxsize=kept)(compute)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, row: int):
+        row = int(row)
+        if not 0 <= row < self._count:
+            raise IndexError(row)
+        return self._value(row)
+
+
 class SentenceEvidence:
-    """The corpus side of the evidence: each sentence's text, folded form and bigrams, computed
-    once when the index is opened."""
+    """The corpus side of the evidence: each sentence's text, folded form and bigrams (computed when
+    a question first needs them)."""
 
     def __init__(self, index: LoadedIndex, idf: dict[str, float]):
         self.index = index
@@ -64,9 +85,9 @@ class SentenceEvidence:
         self.max_idf = max(idf.values(), default=1.0)  # an unknown word is at least as rare as any
         self.doc_text = {d.doc_id: d.text for d in index.corpus.documents}
         s = index.sentences
-        self.text = [self.doc_text[index.chunks[s.chunk[i]].doc_id][s.start[i]:s.end[i]] for i in range(len(s.chunk))]
-        self.folded = [fold(t) for t in self.text]
-        self.bigrams = [bigrams(t) for t in self.folded]
+        self.text = PerSentence(len(s.chunk), lambda i: self.doc_text[index.chunks[s.chunk[i]].doc_id][s.start[i]:s.end[i]])
+        self.folded = PerSentence(len(s.chunk), lambda i: fold(self.text[i]))
+        self.bigrams = PerSentence(len(s.chunk), lambda i: frozenset(bigrams(self.folded[i])))
         # An encyclopedia entry's subject (its title, 黄鳍紫鱼) is what every one of its sentences is
         # about, though only the first names it: as keyword evidence it tells them apart by nothing.
         # The index framed exactly those documents' sentences by their subject (index.title_subject),
@@ -109,8 +130,8 @@ class SentenceEvidence:
         idx = np.array([i for i, _ in rows])
         sentences = self.index.sentences
         if retrieval.query_vector is not None:
-            cos = sentences.vectors[idx] @ retrieval.query_vector
-            cos_context = sentences.in_context[idx] @ retrieval.query_vector
+            cos = sentences.plain(idx) @ retrieval.query_vector
+            cos_context = sentences.framed_by_subject(idx) @ retrieval.query_vector
         else:
             cos = cos_context = np.zeros(len(idx), dtype=np.float32)
         top_score = max(hits[0].score, 1e-9)

@@ -189,8 +189,8 @@ def step_seed(data: Path, env: dict) -> dict:
     base = texts_to_embed(*_with_chunks(load_corpus(data / "corpus" / "copy-00.jsonl")))
     base_texts = base.all()
     kinds = np.array([0] * len(base.chunks) + [1] * (len(base_texts) - len(base.chunks)))  # chunk / sentence
-    found = store.get(space, PASSAGE, [text_key(t) for t in base_texts])
-    base_vectors = np.stack([found[text_key(t)] for t in base_texts])
+    found, base_vectors = store.get(space, PASSAGE, [text_key(t) for t in base_texts])
+    assert found.all(), "build copy 0 first (the base step)"
 
     # Calibration: the model's vectors of perturbed texts against the originals', by kind.
     copy1 = texts_to_embed(*_with_chunks(load_corpus(data / "corpus" / "copy-01.jsonl"))).all()

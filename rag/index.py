@@ -394,10 +394,10 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
         report.note(f"embedded {stats.encoded:,} new texts; {stats.cached:,} came from the vector cache")
     n_chunks, n_sentences = len(texts.chunks), len(texts.sentences)
     chunk_vectors = vectors[:n_chunks]
-    sentence_vectors = vectors[n_chunks:n_chunks + n_sentences]
+    sentence_vectors = vectors[n_chunks:n_chunks + n_sentences].astype(np.float16)
     in_context = sentence_vectors.copy()  # sentences of documents without a subject stand alone
     if texts.framed_rows:
-        in_context[texts.framed_rows] = vectors[n_chunks + n_sentences:]
+        in_context[texts.framed_rows] = vectors[n_chunks + n_sentences:]  # rounded to float16 as astype does
     sentence_rows = texts.sentence_rows
 
     report.stage("indexing")
@@ -405,7 +405,6 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     faiss.write_index(_vector_index(chunk_vectors), str(folder / "chunks.faiss"))
     table = np.array(sentence_rows, dtype=np.int32).reshape(-1, 3)
     np.save(folder / "sentence_rows.npy", table)
-    sentence_vectors, in_context = sentence_vectors.astype(np.float16), in_context.astype(np.float16)
     np.save(folder / "sentences.npy", sentence_vectors)
     np.save(folder / "sentences_in_context.npy", in_context)
     np.save(folder / "sentences_framed.npy", framed_sentences(sentence_vectors, in_context))

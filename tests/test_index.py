@@ -365,3 +365,19 @@ def test_framed_sentences_are_recorded_by_the_build(tmp_path):
     docs = [index.chunks[c].doc_id for c in sentences.chunk]
     assert sentences.framed.tolist() == [d == "a" for d in docs]
     assert (sentences.framed == index_module.framed_sentences(sentences.vectors, sentences.in_context)).all()
+
+
+def test_the_vector_cache_fills_the_rows_it_holds_and_trusts_nothing_when_damaged(tmp_path):
+    from rag.vectors import VectorCache
+
+    store = VectorCache(tmp_path / "v.sqlite3")
+    keys = [b"a", b"b", b"c"]
+    store.put("s", "passage", [b"c", b"a"], np.array([[3, 3], [1, 1]], dtype=np.float32))
+    found, vectors = store.get("s", "passage", keys)
+    assert found.tolist() == [True, False, True]
+    assert vectors[0].tolist() == [1, 1] and vectors[2].tolist() == [3, 3]
+    assert not store.get("other space", "passage", keys)[0].any()
+    store.put("s", "passage", [b"b"], np.array([[2, 2, 2]], dtype=np.float32))  # a vector of another size
+    found, vectors = store.get("s", "passage", keys)
+    assert not found.any() and vectors is None
+    store.close()

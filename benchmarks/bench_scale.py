@@ -60,10 +60,13 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 # ---------------------------------------------------------------- corpus
 
 
-def perturbed(text: str, protected: set[str], pool: str, rng: np.random.Generator) -> str:
+def perturbed(text: str, title: str, pool: str, rng: np.random.Generator) -> str:
+    from rag.textproc import fold
+
+    protected = set(fold(title))  # the subject, in whatever script the text writes it
     chars = list(text)
     for i, ch in enumerate(chars):
-        if _HAN.match(ch) and ch not in protected and rng.random() < SUBSTITUTE:
+        if _HAN.match(ch) and rng.random() < SUBSTITUTE and not set(fold(ch)) & protected:
             chars[i] = pool[rng.integers(len(pool))]
     return "".join(chars)
 
@@ -80,7 +83,7 @@ def make_corpus(data: Path) -> dict:
         rng = np.random.default_rng(copy)
         with open(corpus / f"copy-{copy:02d}.jsonl", "w", encoding="utf-8") as out:
             for r in records:
-                text = r["text"] if copy == 0 else perturbed(r["text"], set(r["title"]), pool, rng)
+                text = r["text"] if copy == 0 else perturbed(r["text"], r["title"], pool, rng)
                 rid = r["id"] if copy == 0 else f"{r['id']}~{copy:02d}"
                 out.write(json.dumps({"id": rid, "title": r["title"], "text": text}, ensure_ascii=False) + "\n")
     base = data / "base"
@@ -187,14 +190,25 @@ def step_seed(data: Path, env: dict) -> dict:
     space = space_of(model, engine)
     store = VectorCache()
     base = texts_to_embed(*_with_chunks(load_corpus(data / "corpus" / "copy-00.jsonl")))
-    base_texts = base.all()
-    kinds = np.array([0] * len(base.chunks) + [1] * (len(base_texts) - len(base.chunks)))  # chunk / sentence
-    found, base_vectors = store.get(space, PASSAGE, [text_key(t) for t in base_texts])
+    distinct = list(dict.fromkeys(base.all()))
+    found, vectors = store.get(space, PASSAGE, [text_key(t) for t in distinct])
     assert found.all(), "build copy 0 first (the base step)"
+    row_of = {t: i for i, t in enumerate(distinct)}
+    plain = [row_of[t] for t in base.chunks + base.sentences]
+    framed = dict(zip(base.framed_rows, (row_of[t] for t in base.framed), strict=True))
+
+    def counterparts(texts) -> tuple[list[str], np.ndarray]:
+        """A copy's texts and, row for row, the original's vectors (a sentence whose copy lost or
+        gained its subject framing maps to the original's plain vector)."""
+        assert len(texts.chunks) == len(base.chunks) and len(texts.sentences) == len(base.sentences), \
+            "a copy was cut differently from the original"
+        n = len(base.chunks)
+        rows = plain + [framed.get(k, plain[n + k]) for k in texts.framed_rows]
+        return texts.all(), vectors[rows]
 
     # Calibration: the model's vectors of perturbed texts against the originals', by kind.
-    copy1 = texts_to_embed(*_with_chunks(load_corpus(data / "corpus" / "copy-01.jsonl"))).all()
-    assert len(copy1) == len(base_texts), "a copy was cut differently from the original"
+    copy1, base_vectors = counterparts(texts_to_embed(*_with_chunks(load_corpus(data / "corpus" / "copy-01.jsonl"))))
+    kinds = np.array([0] * len(base.chunks) + [1] * (len(copy1) - len(base.chunks)))  # chunk / sentence
     rng = np.random.default_rng(0)
     embedder = load_model(model, engine)
     sigma, cosines = {}, {}
@@ -208,11 +222,12 @@ def step_seed(data: Path, env: dict) -> dict:
 
     started = time.perf_counter()
     written = 0
-    scale = np.array([sigma[k] for k in kinds], dtype=np.float32)[:, None]
     for copy in range(1, COPIES):
-        texts = texts_to_embed(*_with_chunks(load_corpus(data / "corpus" / f"copy-{copy:02d}.jsonl"))).all()
-        assert len(texts) == len(base_texts), f"copy {copy} was cut differently from the original"
-        noisy = base_vectors + rng.normal(0, 1, base_vectors.shape).astype(np.float32) * scale
+        texts, originals = counterparts(texts_to_embed(*_with_chunks(
+            load_corpus(data / "corpus" / f"copy-{copy:02d}.jsonl"))))
+        kinds = np.array([0] * len(base.chunks) + [1] * (len(texts) - len(base.chunks)))
+        scale = np.array([sigma[k] for k in kinds], dtype=np.float32)[:, None]
+        noisy = originals + rng.normal(0, 1, originals.shape).astype(np.float32) * scale
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         unique = {text_key(t): i for i, t in enumerate(texts)}
         store.put(space, PASSAGE, list(unique), noisy[list(unique.values())])

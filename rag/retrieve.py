@@ -124,7 +124,7 @@ class Retriever:
             masked = np.zeros_like(scores)
             masked[allowed] = scores[allowed]
             scores = masked
-        top = np.argsort(-scores, kind="stable")[:depth]
+        top = top_rows(scores, depth)
         # bm25s returns k results even when they score 0: those are not evidence, drop them.
         return {int(r): float(scores[r]) for r in top if scores[r] > 0}
 
@@ -135,6 +135,16 @@ class Retriever:
         weights = [self.idf.get(t, self.max_idf) for t in terms]
         found = sum(w for t, w in zip(terms, weights, strict=True) if t in self.idf)
         return found / sum(weights)
+
+
+def top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
+    """The ``depth`` best rows, best first, ties by row: ``np.argsort(-scores, kind="stable")[:depth]``
+    without sorting every row (at 100k chunks the full sort took ~6 ms of a question's 25 ms)."""
+    if depth >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    threshold = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+    rows = np.flatnonzero(scores >= threshold)  # every row tied at the threshold, in row order
+    return rows[np.argsort(-scores[rows], kind="stable")][:depth]
 
 
 def fuse(dense: dict[int, float], lexical: dict[int, float], coverage: float,

@@ -73,7 +73,7 @@ class VectorCache:
         self._db.close()
 
     def get(self, space: str, kind: str, keys: list[bytes]) -> tuple[np.ndarray, np.ndarray | None]:
-        """(found, vectors): which of ``keys`` the cache holds, and their vectors in the rows of
+        """(found, vectors): which of ``keys`` (distinct) the cache holds, and their vectors in the rows of
         ``keys`` (None when it holds none). One array, filled as rows arrive: at 100k chunks (1.4M
         texts) a dict of one array per text held ~2.4 GB more than the vectors themselves."""
         found = np.zeros(len(keys), dtype=bool)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag.embed import load_model
 from rag.index import load_index
-from rag.retrieve import Retriever, fuse
+from rag.retrieve import Retriever, fuse, top_rows
 from rag.textproc import keywords
 
 ESSAY_1, ESSAY_2, ESSAY_3 = "yingkou-essays-2025#1", "yingkou-essays-2025#2", "yingkou-essays-2025#3"
@@ -87,3 +88,11 @@ def test_fusion_with_full_coverage_lets_strong_keyword_evidence_win():
 def test_rrf_counts_ranks_not_scores():
     fused = fuse({1: 0.9, 2: 0.1}, {2: 100.0, 1: 99.0}, coverage=1.0, fusion="rrf")
     assert fused[1] == pytest.approx(fused[2])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_rows_equals_a_full_stable_sort(seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 6, 1000).astype(np.float32)  # many ties, as BM25's zeros are
+    for depth in (1, 50, 999, 1000, 2000):
+        assert (top_rows(scores, depth) == np.argsort(-scores, kind="stable")[:depth]).all()

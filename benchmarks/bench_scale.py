@@ -265,8 +265,7 @@ def step_query(data: Path, env: dict, n: int) -> dict:
     runs = {}
     hnsw = assistant.index.chunk_vectors
     flat = faiss.IndexFlatIP(hnsw.d)
-    flat.add(hnsw.storage.reconstruct_n(0, hnsw.ntotal) if hasattr(hnsw, "storage") else
-             faiss.downcast_index(hnsw.storage).reconstruct_n(0, hnsw.ntotal))
+    flat.add(hnsw.reconstruct_n(0, hnsw.ntotal))
     top10 = {}
     for name, vectors in (("hnsw", hnsw), ("exact", flat)):
         assistant.index.chunk_vectors = vectors

@@ -381,3 +381,16 @@ def test_the_vector_cache_fills_the_rows_it_holds_and_trusts_nothing_when_damage
     found, vectors = store.get("s", "passage", keys)
     assert not found.any() and vectors is None
     store.close()
+
+
+def test_a_document_is_found_by_id_after_the_corpus_changes():
+    from rag.types import Corpus
+
+    corpus = Corpus([Document("a", "s", "A", "", "", "x"), Document("b", "s", "B", "", "", "y")])
+    assert corpus.document("b").title == "B"
+    corpus.documents.append(Document("c", "s", "C", "", "", "z"))
+    assert corpus.document("c").title == "C"
+    corpus.documents = [Document("d", "s", "D", "", "", "w")]
+    assert corpus.document("d").title == "D"
+    with pytest.raises(KeyError):
+        corpus.document("a")

@@ -144,10 +144,13 @@ def disk_use(folder: Path) -> dict:
 
 
 def rss_mb(pid: int | None = None) -> dict:
-    """Current and peak resident memory of a process (this one by default), from /proc."""
+    """Resident memory of a process (this one by default), from /proc: all of it, the peak, and the
+    part that is the index's memory-mapped files (page cache the kernel can take back)."""
     status = Path(f"/proc/{pid or 'self'}/status").read_text()
-    value = {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) // 1024 for k in ("VmRSS", "VmHWM")}
-    return {"rss_mb": value["VmRSS"], "peak_mb": value["VmHWM"]}
+    keys = ("VmRSS", "VmHWM", "RssAnon", "RssFile")
+    value = {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) // 1024 for k in keys}
+    return {"rss_mb": value["VmRSS"], "peak_mb": value["VmHWM"], "anon_mb": value["RssAnon"],
+            "file_mb": value["RssFile"]}
 
 
 def questions(n: int) -> list[dict]:

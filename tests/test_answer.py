@@ -10,11 +10,13 @@ import sys
 import pytest
 
 from conftest import PROJECT_ROOT
+from rag.about import named_document
 from rag.assistant import Assistant, clean_question
 from rag.errors import QuestionError
 from rag.reader.qtypes import question_type
 from rag.reader.question import focus_bigrams, key_span
-from rag.textproc import fold
+from rag.textproc import fold, keywords
+from rag.types import Document
 
 QUESTIONS = [
     "营口有多少个千亿级产业集群？",
@@ -210,3 +212,33 @@ def test_cli_empty_question_exits_2_without_traceback(seed_index):
     result = _run_cli("ask", "--index", str(seed_index), " ")
     assert result.returncode == 2
     assert "empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def _named_document_by_scanning(question: str, documents):
+    """The reference: every title segmented and compared, as named_document did before its index."""
+    by_author = [d for d in documents if d.author and d.author in question]
+    if len(by_author) == 1:
+        return by_author[0]
+    folded = fold(question)
+    best, best_share = None, 0.0
+    for doc in documents:
+        words = set(keywords(doc.title))
+        if not words:
+            continue
+        share = sum(len(w) for w in words if w in folded) / sum(len(w) for w in words)
+        if share > best_share:
+            best, best_share = doc, share
+    return best if best_share >= 0.5 else None
+
+
+def test_the_document_a_question_names_is_the_one_a_scan_of_every_title_finds(assistant):
+    documents = [*assistant.documents,
+                 *(Document(f"w{i}", "w.jsonl", title, "", "", "正文。") for i, title in enumerate(
+                     ["战国无双3", "泡泡战士", "梵文", "营口港 (港口)", "战国无双3", "社会治理", "", "Hong Kong"]))]
+    questions = [json.loads(line)["question"] for line in
+                 (PROJECT_ROOT / "benchmarks" / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    questions += ["《战国无双3》是由谁开发的？", "梵文的作者是谁？", "营口港叫什么名字？", "社会治理那篇文章是谁写的？",
+                  "Who wrote about Hong Kong?", "谁"]
+    for question in questions:
+        assert named_document(question, documents) is _named_document_by_scanning(question, documents), question

@@ -299,8 +299,9 @@ def step_serve(data: Path, env: dict, n: int) -> dict:
     url = f"http://127.0.0.1:{port}"
     items = questions(n)
     started = time.perf_counter()
+    # --corpus: without it `rag serve` would rebuild the index from the default corpus (seeds/).
     server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--index", str(data / "index"),
-                               "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               "--corpus", str(data / "corpus"), "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         while True:

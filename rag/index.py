@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import inspect
 import json
+import mmap
 import os
 import re
 import shutil
@@ -529,8 +530,8 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
             chunk_vectors.hnsw.efSearch = HNSW_EF_SEARCH
         rows = np.load(folder / "sentence_rows.npy")
         sentences = SentenceTable(chunk=rows[:, 0], start=rows[:, 1], end=rows[:, 2],
-                                  vectors=np.load(folder / "sentences.npy", mmap_mode="r"),
-                                  in_context=np.load(folder / "sentences_in_context.npy", mmap_mode="r"),
+                                  vectors=_mapped(folder / "sentences.npy"),
+                                  in_context=_mapped(folder / "sentences_in_context.npy"),
                                   framed=np.load(folder / "sentences_framed.npy"))
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
     except Exception as error:  # any unreadable piece means the same thing to the user
@@ -540,6 +541,15 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
             sentences.in_context) == len(sentences.framed):
         raise IndexStateError(f"the index at {index_dir} is inconsistent: run `rag build` again")
     return LoadedIndex(folder, manifest, corpus, chunks, chunk_vectors, sentences, bm25)
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """A table memory-mapped for reading a few rows at a time. MADV_RANDOM: without it the kernel
+    reads ~128 KB around every row touched, and at 100k chunks 400 questions had mapped 770 MB."""
+    table = np.load(path, mmap_mode="r")
+    if isinstance(getattr(table, "_mmap", None), mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
+        table._mmap.madvise(mmap.MADV_RANDOM)
+    return table
 
 
 def _verify(folder: Path, manifest: dict) -> None:

@@ -272,9 +272,10 @@ def step_query(data: Path, env: dict, n: int) -> dict:
     top10 = {}
     for name, vectors in (("hnsw", hnsw), ("exact", flat)):
         assistant.index.chunk_vectors = vectors
-        total, search, hits, firsts = [], [], 0, []
+        total, search, hits, firsts, abstained = [], [], 0, [], 0
         for item in items:
             response = assistant.ask(item["question"])
+            abstained += response.abstained
             total.append(response.timings_ms["total"])
             search.append(response.timings_ms["search"])
             top = [p.doc_id.split("~")[0] for p in response.passages]
@@ -282,11 +283,27 @@ def step_query(data: Path, env: dict, n: int) -> dict:
             firsts.append([p.chunk_id for p in response.passages])
         top10[name] = firsts
         runs[name] = {"answer_ms": percentiles(total), "search_ms": percentiles(search),
-                      "r_at_1_any_copy": round(hits / len(items), 3), **rss_mb()}
+                      "r_at_1_any_copy": round(hits / len(items), 3),
+                      "abstained": round(abstained / len(items), 3), **rss_mb()}
     same_first = np.mean([a[:1] == b[:1] for a, b in zip(top10["hnsw"], top10["exact"], strict=True)])
-    return {"open_s": round(opened, 2), "after_open": memory_open, "questions": len(items), "runs": runs,
+    assistant.index.chunk_vectors = hnsw
+    return {"page": page_cost(assistant), "open_s": round(opened, 2), "after_open": memory_open, "questions": len(items), "runs": runs,
             "hnsw_same_first_passage_as_exact": round(float(same_first), 3),
             "index_kind": type(hnsw).__name__, "load_average": [before, load_average()]}
+
+
+def page_cost(assistant) -> dict:
+    """What the web page costs at this size: building it, and its configuration as sent to a browser
+    (the documents panel lists every document)."""
+    from ui.app import create_app
+
+    started = time.perf_counter()
+    app = create_app(assistant)
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    config = json.dumps(app.get_config_file(), ensure_ascii=False, default=str)
+    return {"create_app_s": round(built, 1), "config_mb": round(len(config.encode()) / 2**20, 1),
+            "config_s": round(time.perf_counter() - started, 1)}
 
 
 def step_serve(data: Path, env: dict, n: int) -> dict:

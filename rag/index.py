@@ -30,8 +30,9 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import bm25s
 import faiss
@@ -71,6 +72,9 @@ class SentenceTable:
     vectors: np.ndarray  # float16, L2-normalised
     in_context: np.ndarray  # the same under their document's subject, if it has one (see title_subject)
     framed: np.ndarray  # bool: the two differ, i.e. the sentence's document has a subject
+    #: The open files of memory-mapped tables, read row by row (see _read_rows). Open, so that a later
+    #: build deleting this one's folder does not take the rows away from a running server.
+    files: dict[str, BinaryIO] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Sentences are stored chunk by chunk, so each chunk's sentences are one contiguous run.
@@ -86,21 +90,22 @@ class SentenceTable:
 
     def plain(self, rows: range | np.ndarray) -> np.ndarray:
         """float32 vectors of sentence ``rows`` (a range or an index array)."""
-        return _rows(self.vectors, rows)
+        return _rows(self.vectors, rows, self.files.get("vectors"))
 
     def framed_by_subject(self, rows: range | np.ndarray) -> np.ndarray:
         """float32 vectors of sentence ``rows`` read under their document's subject."""
-        return _rows(self.in_context, rows)
+        return _rows(self.in_context, rows, self.files.get("in_context"))
 
 
-def _rows(table: np.ndarray, rows: range | np.ndarray) -> np.ndarray:
-    if isinstance(table, np.memmap) and isinstance(table.base, mmap.mmap):
-        return _read_rows(table, rows)
+def _rows(table: np.ndarray, rows: range | np.ndarray, file: BinaryIO | None) -> np.ndarray:
+    if file is not None and isinstance(table, np.memmap) and isinstance(table.base, mmap.mmap) \
+            and table.filename == os.path.abspath(file.name):
+        return _read_rows(table, rows, file)
     part = table[rows.start:rows.stop] if isinstance(rows, range) else table[rows]
     return np.asarray(part, dtype=np.float32)
 
 
-def _read_rows(table: np.memmap, rows: range | np.ndarray) -> np.ndarray:
+def _read_rows(table: np.memmap, rows: range | np.ndarray, file: BinaryIO) -> np.ndarray:
     """Rows of a memory-mapped table read from its file, not through the mapping: every page a
     mapping touches stays resident, with up to 64 KB of cached neighbours (the kernel's fault-around),
     and at 100k chunks 200 questions had left 560 MB of the two tables in the process's RSS."""
@@ -109,11 +114,7 @@ def _read_rows(table: np.memmap, rows: range | np.ndarray) -> np.ndarray:
     if any(start < 0 or stop > count for start, stop in runs):
         raise IndexError(f"sentence rows outside 0..{count}")
     size = width * table.dtype.itemsize
-    fd = os.open(table.filename, os.O_RDONLY)
-    try:
-        parts = [os.pread(fd, (stop - start) * size, table.offset + start * size) for start, stop in runs]
-    finally:
-        os.close(fd)
+    parts = [os.pread(file.fileno(), (stop - start) * size, table.offset + start * size) for start, stop in runs]
     return np.frombuffer(b"".join(parts), dtype=table.dtype).reshape(-1, width).astype(np.float32)
 
 
@@ -556,10 +557,12 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
         if isinstance(chunk_vectors, faiss.IndexHNSW):
             chunk_vectors.hnsw.efSearch = HNSW_EF_SEARCH
         rows = np.load(folder / "sentence_rows.npy")
+        files = {"vectors": open(folder / "sentences.npy", "rb"),  # noqa: SIM115 (kept open: see SentenceTable)
+                 "in_context": open(folder / "sentences_in_context.npy", "rb")}  # noqa: SIM115
         sentences = SentenceTable(chunk=rows[:, 0], start=rows[:, 1], end=rows[:, 2],
-                                  vectors=np.load(folder / "sentences.npy", mmap_mode="r"),
-                                  in_context=np.load(folder / "sentences_in_context.npy", mmap_mode="r"),
-                                  framed=np.load(folder / "sentences_framed.npy"))
+                                  vectors=np.load(files["vectors"].name, mmap_mode="r"),
+                                  in_context=np.load(files["in_context"].name, mmap_mode="r"),
+                                  framed=np.load(folder / "sentences_framed.npy"), files=files)
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
     except Exception as error:  # any unreadable piece means the same thing to the user
         raise IndexStateError(f"the index at {index_dir} is corrupt ({error}): run `rag build` again") from error

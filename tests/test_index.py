@@ -394,3 +394,16 @@ def test_a_document_is_found_by_id_after_the_corpus_changes():
     assert corpus.document("d").title == "D"
     with pytest.raises(KeyError):
         corpus.document("a")
+
+
+def test_a_loaded_index_reads_its_sentence_rows_after_a_rebuild_deletes_its_folder(mini_corpus, tmp_path):
+    """A running server keeps answering while `rag build` or `rag add` publishes a new build and
+    deletes the old folder: the tables' files stay open."""
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    index = load_index(tmp_path / "idx")
+    before = index.sentences.plain(range(0, len(index.sentences.chunk)))
+    (mini_corpus / "report.md").write_text(MINI_TEXT + "\n新增一段。\n", encoding="utf-8")
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    assert not index.path.exists()
+    assert (index.sentences.plain(range(0, len(index.sentences.chunk))) == before).all()
+    assert (index.sentences.framed_by_subject(np.array([1, 0])) == index.sentences.in_context[[1, 0]]).all()

@@ -50,6 +50,18 @@ def fold(text: str) -> str:
     return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
 
 
+def fold_in_place(text: str) -> str:
+    """``fold`` that keeps every character at its offset, so spans found in the result are spans of
+    ``text`` (a character whose folded form is not one character stays as it is)."""
+    simplified = _T2S.convert(text)
+    if len(simplified) != len(text):  # never seen, but OpenCC maps phrases, not only characters
+        simplified = "".join(c if len(t := _T2S.convert(c)) != 1 else t for c in text)
+    if not simplified.isascii():
+        simplified = "".join(c if len(n := unicodedata.normalize("NFKC", c)) != 1 else n for c in simplified)
+    lowered = simplified.lower()
+    return lowered if len(lowered) == len(text) else "".join(c if len(c.lower()) != 1 else c.lower() for c in simplified)
+
+
 @lru_cache(maxsize=1)
 def _init_jieba() -> None:
     with _JIEBA_LOCK:

@@ -57,6 +57,24 @@ def take(index_dir: Path, out: Path, question: str, chromium: str = "/usr/bin/ch
         app.close()
 
 
+def add_on_page(page, files: list[Path], timeout_ms: int = 120_000) -> bool:
+    """Open the "add documents" panel, drop ``files`` on it and wait for its report; returns whether
+    the progress display was seen on the way (the page tests and the screenshot share this)."""
+    panel = page.locator("#rag-add-panel")
+    if not page.locator("#rag-upload").is_visible():
+        panel.locator("button").first.click()
+    page.locator("#rag-upload input[type=file]").set_input_files([str(f) for f in files])
+    seen = False
+    for _ in range(timeout_ms // 50):
+        if page.locator("#rag-change-status .change").count():
+            break
+        seen = seen or page.locator("#rag-change-status .progress-text, #rag-change-status .progress-level, "
+                                    "#rag-change-status .eta-bar").count() > 0
+        page.wait_for_timeout(50)
+    page.locator("#rag-change-status .change").wait_for(timeout=timeout_ms)
+    return seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=config.default_index_dir())

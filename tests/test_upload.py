@@ -105,12 +105,15 @@ def test_a_pdf_added_over_the_api_is_searched_at_once_with_its_pages_and_removed
     asker = threading.Thread(target=keep_asking)
     asker.start()
     try:
-        change = client.predict([handle_file(files["pdf"])], api_name="/add")
+        change = client.predict([handle_file(files["pdf"]), handle_file(files["scan"])], api_name="/add")
     finally:
         done.set()
         asker.join()
     assert "error" not in change, change
-    assert change["added"] == [f"{UPLOADS}/{PDF_NAME}"] and change["documents"] == 4 and change["problems"] == []
+    assert change["added"] == [f"{UPLOADS}/{PDF_NAME}"] and change["documents"] == 4
+    assert change["problems"] == [f"{UPLOADS}/scan.pdf: no text layer (a scanned or image-only PDF); "
+                                  "OCR is not supported"]  # the other file is added all the same
+    assert sorted(p.name for p in (index_dir / UPLOADS).iterdir()) == [PDF_NAME]
     assert failures == [] and answers  # never a mix: a half-swapped index would fail or answer nonsense
     assert answers[0].passages[0].doc_id == "report"
     stored = index_dir / UPLOADS / PDF_NAME
@@ -176,6 +179,21 @@ def test_an_uploaded_file_is_never_served_back(writable):
         status, reply = _request(url, "GET", route)
         assert status == 403 and json.loads(reply) == {"error": "this server serves no files by URL"}
     Path(path).unlink()
+
+
+@pytest.mark.slow
+def test_an_upload_from_another_site_s_page_is_refused(writable):
+    body = (b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\nhello\r\n--x--\r\n")
+    form = {"Content-Type": "multipart/form-data; boundary=x"}
+    for origin in ("http://attacker.example", "null"):
+        status, reply = _request(writable[0], "POST", "/gradio_api/upload", body, {**form, "Origin": origin})
+        assert status == 403 and b"own page" in reply
+    port = urlparse(writable[0]).port
+    status, reply = _request(writable[0], "POST", "/gradio_api/upload", body,
+                             {**form, "Origin": f"http://localhost:{port}"})
+    assert status == 200
+    Path(json.loads(reply)[0]).unlink()
 
 
 @pytest.mark.slow

@@ -267,8 +267,9 @@ def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, ssr_mode=False,
                       theme=theme(), css=CSS + pages.CSS, head=PAGE_HEAD, footer_links=["api"],
                       app_kwargs={"middleware": [guard]},
-                      # per file, as ingestion's limit; read-only takes no files (the guard closes the route too)
-                      max_file_size=f"{MAX_FILE_MB}mb" if uploads else "1kb")
+                      # Gradio's own per-file check only backs up the upload's (the guard's, first), so
+                      # that a file over ingestion's 200 MB hears rag.library's message; read-only: no files
+                      max_file_size=MAX_UPLOAD_MB * 1024 * 1024 if uploads else "1kb")
 
 
 def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None, model: str | None = None,

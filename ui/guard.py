@@ -11,7 +11,8 @@ Gradio's outer middlewares (CORS, compression) and its routes and, for every req
 - refuses Gradio's routes that serve files by URL (``/gradio_api/file=…``): a document added from
   the page is stored on the server and never served back, and nothing else the page shows is a file;
 - refuses bodies over ``MAX_BODY_BYTES`` before any route reads them, and an upload over its own
-  limit (``max_upload``) by its ``Content-Length`` or, sent in chunks, as soon as it passes it;
+  limit (``max_upload``) by its ``Content-Length`` or, sent in chunks, as soon as it passes it; an
+  upload from another site's page (its ``Origin``) is refused;
 - checks the shape of a call to the ``ask`` API and fills in a missing ``k`` (Gradio itself answers
   ``{"error": null}``), so each bad request gets one short message of ours;
 - replaces FastAPI's validation replies (HTTP 422), which quote the offending input, with a short one;
@@ -25,6 +26,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -165,6 +167,12 @@ class Guard:
         """An upload streams through (never held here whole); one over ``max_upload`` is refused by
         its Content-Length, or cut off where it passes the limit, and answered 413 instead of the app."""
         too_big = f"the upload is over the limit of {self.max_upload / 1024 / 1024:,.0f} MB per upload"
+        origin = _header(scope, b"origin")
+        if origin and not self._allowed(_host_name(urlsplit(origin).netloc) if "://" in origin else ""):
+            # a page of another site posting a form here (no preflight for a form): files come only
+            # from this server's own page or from clients that send no Origin (gradio_client, curl)
+            await _reply(send, 403, "uploads are taken only from this server's own page")
+            return
         length = _header(scope, b"content-length")
         if length.isdigit() and int(length) > self.max_upload:
             await _reply(send, 413, f"the upload is {int(length) / 1024 / 1024:,.1f} MB; the limit is "

@@ -94,7 +94,7 @@ def take_upload(pdf: Path, out: Path, chromium: str = "/usr/bin/chromium") -> No
                 page.locator("#rag-answer details.pageview[open] img").wait_for(timeout=10_000)
                 page.wait_for_timeout(400)
                 out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(out), full_page=True)
+                page.screenshot(path=str(out), full_page=True, clip={"x": 0, "y": 0, "width": 1366, "height": 1560})
                 browser.close()
         finally:
             app.close()

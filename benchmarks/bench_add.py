@@ -117,6 +117,7 @@ def changed_file(corpus: Path, work: Path) -> dict:
             "changed_document": original["id"], "changed_document_chunks": len(document.chunks),
             "changed_document_sentences": sum(len(c.sentences) for c in document.chunks),
             "changed_add_s": add_s, "changed_embedded": added["embedded"],
+            "changed_add_timings": {**added["timings"], "build_seconds": added["build_seconds"]},
             "restored_add_s": back_s, "restored_embedded": back["embedded"]}
 
 

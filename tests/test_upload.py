@@ -58,7 +58,10 @@ def files(tmp_path_factory) -> dict[str, Path]:
     essays_pdf(folder / PDF_NAME, load_corpus(SEED_FILE).documents)
     image_only_pdf(folder / "scan.pdf")
     (folder / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0")
-    return {"pdf": folder / PDF_NAME, "scan": folder / "scan.pdf", "doc": folder / "old.doc"}
+    (folder / "museum.md").write_text("# 博物馆简介\n\n本市博物馆收藏文物两万件，其中一级文物四十件。\n", encoding="utf-8")
+    (folder / "park.md").write_text("# 公园简介\n\n西炮台公园占地十六公顷，每年接待游客三十万人次。\n", encoding="utf-8")
+    return {"pdf": folder / PDF_NAME, "scan": folder / "scan.pdf", "doc": folder / "old.doc",
+            "museum": folder / "museum.md", "park": folder / "park.md"}
 
 
 @pytest.fixture(scope="module")
@@ -245,8 +248,8 @@ def test_on_the_page_a_pdf_is_dropped_in_asked_about_seen_on_its_page_and_remove
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         with _page(browser, url) as page:
-            seen_progress = add_on_page(page, [files["pdf"]])
-            assert seen_progress  # the bar (or its label) was on screen while the PDF was read and indexed
+            progress = add_on_page(page, [files["pdf"]])
+            assert any("reading" in line or "indexing" in line for line in progress), progress  # the build's stages
             status = page.locator("#rag-change-status .change.ok")
             assert "Added" in status.inner_text() and PDF_NAME in status.inner_text()
             corpus = page.locator("#rag-corpus")
@@ -271,7 +274,11 @@ def test_on_the_page_a_pdf_is_dropped_in_asked_about_seen_on_its_page_and_remove
                                    timeout=60_000)
             assert "Removed" in page.locator("#rag-change-status .change.ok").inner_text()
             assert f"{Path(PDF_NAME).stem}#1" not in corpus.inner_html()
+
+            add_on_page(page, [files["museum"], files["park"]], drop=True)  # two files dragged in at once
+            assert "Added museum.md, park.md" in page.locator("#rag-change-status .change.ok").inner_text()
+            assert corpus.locator("details.doc").count() == 5
             assert page.problems == []
         browser.close()
-    remove_documents(writable[1], [Path(PDF_NAME).stem])  # the other two essays of the file, and the file
+    remove_documents(writable[1], [Path(PDF_NAME).stem, "museum", "park"])  # the rest of the file, the notes
     assert not (writable[2] / UPLOADS / PDF_NAME).exists()

@@ -100,22 +100,50 @@ def take_upload(pdf: Path, out: Path, chromium: str = "/usr/bin/chromium") -> No
             app.close()
 
 
-def add_on_page(page, files: list[Path], timeout_ms: int = 120_000) -> bool:
-    """Open the "add documents" panel, drop ``files`` on it and wait for its report; returns whether
-    the progress display was seen on the way (the page tests and the screenshot share this)."""
-    panel = page.locator("#rag-add-panel")
+PROGRESS = "#rag-change-status .progress-text, #rag-change-status .progress-level, #rag-change-status .eta-bar"
+
+
+def add_on_page(page, files: list[Path], timeout_ms: int = 120_000, drop: bool = False) -> list[str]:
+    """Open the "add documents" panel, give it ``files`` (chosen in the file dialog, or ``drop``ped
+    on it as a drag and drop does) and wait for its report; returns the progress lines seen on the
+    way (the page tests and the screenshot share this)."""
     if not page.locator("#rag-upload").is_visible():
-        panel.locator("button").first.click()
-    page.locator("#rag-upload input[type=file]").set_input_files([str(f) for f in files])
-    seen = False
+        page.locator("#rag-add-panel").locator("button").first.click()
+    before = page.locator("#rag-change-status .change").inner_html() if page.locator(
+        "#rag-change-status .change").count() else None
+    if drop:
+        _drop(page, files)
+    else:
+        page.locator("#rag-upload input[type=file]").set_input_files([str(f) for f in files])
+    seen: list[str] = []
     for _ in range(timeout_ms // 50):
-        if page.locator("#rag-change-status .change").count():
+        report = page.locator("#rag-change-status .change")
+        if report.count() and report.inner_html() != before:
             break
-        seen = seen or page.locator("#rag-change-status .progress-text, #rag-change-status .progress-level, "
-                                    "#rag-change-status .eta-bar").count() > 0
+        if page.locator(PROGRESS).count():
+            text = page.locator("#rag-change-status").inner_text().strip()
+            if text and (not seen or seen[-1] != text):
+                seen.append(text)
         page.wait_for_timeout(50)
-    page.locator("#rag-change-status .change").wait_for(timeout=timeout_ms)
     return seen
+
+
+def _drop(page, files: list[Path]) -> None:
+    """Drag ``files`` onto the panel's drop zone: a DataTransfer holding them, dropped."""
+    import base64
+
+    payload = [{"name": f.name, "data": base64.b64encode(f.read_bytes()).decode()} for f in files]
+    page.locator("#rag-upload button").first.evaluate(
+        """(zone, files) => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], f.name));
+            }
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+            }
+        }""", payload)
 
 
 def main() -> None:

@@ -40,6 +40,22 @@ def test_upload_rules_are_ingestion_s_with_a_count_and_a_total():
     assert upload_problem([(f"{i}.pdf", 150 * 1024 * 1024) for i in range(3)]).startswith("the files come to 450 MB")
 
 
+def test_the_build_s_progress_tells_a_listener_its_stages_and_share():
+    from rag.progress import Progress
+
+    heard = []
+    report = Progress(enabled=False, listener=lambda share, text: heard.append((share, text)))
+    report.stage("reading 1 path")
+    report.start("embedding", 4, work=100)
+    report.advance(2, work=25)
+    report.advance(2, work=75)
+    report.finish()
+    report.stage("indexing")
+    assert heard[0] == (None, "reading 1 path…") and heard[-1] == (None, "indexing…")
+    assert [share for share, _ in heard[1:-1]] == [0.0, 0.25, 1.0]  # by characters, not by count
+    assert heard[2][1].startswith("embedding 2/4")
+
+
 def test_stored_names_stay_inside_the_uploads_folder():
     assert stored_name("../../etc/passwd.txt") == "passwd.txt"
     assert stored_name("C:\\Users\\me\\报告.PDF") == "报告.pdf"

@@ -201,6 +201,19 @@ def test_an_uploaded_file_is_never_served_back(writable):
 
 
 @pytest.mark.slow
+def test_the_add_api_takes_only_files_uploaded_to_it(writable, tmp_path):
+    own = tmp_path / "mine.md"
+    own.write_text("# 我的笔记\n\n一段不该被读取的文字。\n", encoding="utf-8")
+    data = {"data": [[{"path": str(own), "meta": {"_type": "gradio.FileData"}}]]}
+    status, reply = _request(writable[0], "POST", "/gradio_api/call/add", json.dumps(data).encode(),
+                             {"Content-Type": "application/json"})
+    assert status == 200
+    _, events = _request(writable[0], "GET", f"/gradio_api/call/add/{json.loads(reply)['event_id']}")
+    assert b"event: error" in events or b"only files uploaded" in events
+    assert own.exists() and not (writable[2] / UPLOADS / "mine.md").exists()
+
+
+@pytest.mark.slow
 def test_an_upload_from_another_site_s_page_is_refused(writable):
     body = (b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n'
             b"Content-Type: text/plain\r\n\r\nhello\r\n--x--\r\n")

@@ -25,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
+from gradio.utils import get_upload_folder, is_in_or_equal  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from rag import config  # noqa: E402
@@ -145,6 +146,9 @@ def create_app(assistant: Assistant, read_only: bool = False) -> gr.Blocks:
         """Add files (.pdf, .docx, .html, .txt, .md, .jsonl) to the index, as `rag add` does; returns what
         changed, or {"error": ...}."""
         paths = [Path(f) for f in files or []]
+        if not all(is_in_or_equal(str(path), get_upload_folder()) for path in paths):
+            paths = []  # Gradio lets only its own uploads through; nor is anything else ever deleted here
+            return {"error": "only files uploaded to this server can be added"}
         try:
             return add_uploads(assistant, paths, progress=_shown(progress)).to_dict()
         except RagError as error:

@@ -49,7 +49,9 @@ class Change:
         """One line in English (the page shows it under the Chinese one)."""
         done = (f"added {', '.join(Path(s).name for s in self.added)}" if self.added else
                 f"removed {', '.join(self.removed)}")
-        embedded = f"; embedded {self.encoded:,} new texts ({self.cached:,} from the vector cache)" if self.added else ""
+        embedded = ("" if not self.added else
+                    f"; all {self.cached:,} texts from the vector cache" if not self.encoded else
+                    f"; embedded {self.encoded:,} new texts ({self.cached:,} from the vector cache)")
         return f"{done}{embedded} in {self.seconds:.1f} s; {self.documents} documents are searched now"
 
 

@@ -63,6 +63,21 @@ def test_stored_names_stay_inside_the_uploads_folder():
     assert stored_name("a\x00b|c.md") == "abc.md"
 
 
+def test_rag_add_of_several_paths_adds_the_readable_ones_and_names_the_rest(tmp_path, files):
+    from rag.errors import CorpusError
+    from rag.index import build_index, update_index
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "report.md").write_text(MINI, encoding="utf-8")
+    build_index(tmp_path / "corpus", tmp_path / "index", progress=False)
+    manifest = update_index(tmp_path / "index", add=[files["museum"], files["scan"], files["doc"]], progress=False)
+    assert manifest["counts"]["documents"] == 2 and manifest["corpus"]["added"] == [f"{files['museum'].parent.name}/museum.md"]
+    assert [p.split(": ", 1)[1][:20] for p in manifest["corpus"]["problems"]] == \
+        ["no text layer (a sca", "skipped: .doc is not"]
+    with pytest.raises(CorpusError, match="no usable documents"):
+        update_index(tmp_path / "index", add=[files["scan"]], progress=False)
+
+
 # ------------------------------------------------------------------ the running server
 
 

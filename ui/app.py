@@ -213,7 +213,7 @@ def create_app(assistant: Assistant, read_only: bool = False) -> gr.Blocks:
                         # No file_types: Gradio would refuse other types with its own message; the
                         # types are ingestion's rule (rag.ingest.load), said in one line by rag.library.
                         uploads = gr.File(label=f"拖放文件 · Drop files ({TYPES})", file_count="multiple",
-                                          type="filepath", elem_id="rag-upload")
+                                          type="filepath", height=150, elem_id="rag-upload")
                         gr.HTML(render.upload_limits(MAX_FILES, MAX_FILE_MB, MAX_UPLOAD_MB), elem_id="rag-upload-limits")
                         status = gr.HTML("", elem_id="rag-change-status")
                         result = gr.JSON(elem_id="rag-change-result", elem_classes=["rag-hidden"])

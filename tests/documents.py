@@ -255,3 +255,12 @@ def encrypted_pdf(path: Path, password: str = "secret") -> None:
     canvas.drawString(MARGIN, 700, "这是一份加密的文件。")
     canvas.showPage()
     canvas.save()
+
+
+if __name__ == "__main__":  # python tests/documents.py OUT.pdf: the seed essays as the newspaper PDF
+    import sys
+
+    from rag.ingest import load_corpus
+
+    essays_pdf(Path(sys.argv[1]), load_corpus(Path(__file__).resolve().parent.parent / "seeds").documents)
+    print(f"wrote {sys.argv[1]}")

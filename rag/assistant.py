@@ -6,20 +6,26 @@
     response.answer.text, response.answer.citation
 
 It loads the index and the model once; ``ask`` is thread-safe for concurrent use by the server.
+``update`` adds or removes documents (the same ``update_index`` as `rag add` / `rag remove`) and swaps
+the new index in whole: a question asked meanwhile is answered from the old index or the new one,
+never from a mix of the two.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag import config
 from rag.about import answer_about
 from rag.errors import QuestionError, RagError
-from rag.index import LoadedIndex, ensure_index, load_index
+from rag.index import LoadedIndex, ensure_index, load_index, update_index
+from rag.progress import Progress
 from rag.reader import Decision, Reader
 from rag.retrieve import MODES, Retriever
 from rag.types import Passage, Response
@@ -50,12 +56,53 @@ def clean_question(question: object) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """One index with the retriever and reader over it: what a question is answered from, replaced
+    as a whole."""
+
+    index: LoadedIndex
+    retriever: Retriever
+    reader: Reader
+
+
 class Assistant:
     def __init__(self, index: LoadedIndex, embedder):
-        self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder)
-        self.reader = Reader(index, self.retriever.idf)
+        self._loaded = self._over(index)
+        self._updating = threading.Lock()
+
+    def _over(self, index: LoadedIndex) -> _Loaded:
+        retriever = Retriever(index, self.embedder)
+        return _Loaded(index, retriever, Reader(index, retriever.idf))
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self._loaded.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._loaded.retriever
+
+    @property
+    def reader(self) -> Reader:
+        return self._loaded.reader
+
+    @property
+    def index_dir(self) -> Path:
+        """The index directory (its ``current`` link points at the loaded build)."""
+        return self.index.path.parent
+
+    def update(self, add: list[Path] | None = None, remove: list[str] | None = None,
+               progress: bool | Progress = False) -> dict:
+        """`rag add` / `rag remove` on this assistant's index (``update_index``, which publishes the new
+        build atomically), then the new build swapped in: one update at a time; questions go on
+        being answered from the old index until the new one is loaded. Returns the new manifest."""
+        with self._updating:
+            manifest = update_index(self.index_dir, add=add, remove=remove, progress=progress)
+            loaded = self._over(load_index(self.index_dir))
+            self._loaded = loaded  # one reference assigned: a question holds either the old or the new
+        return manifest
 
     @classmethod
     def open(cls, index_dir: Path | str | None = None, corpus: Path | str | None = None,
@@ -91,10 +138,11 @@ class Assistant:
         if mode not in MODES:
             raise QuestionError(f"mode must be one of {', '.join(MODES)}",
                                 zh=f"检索方式必须是 {'、'.join(MODES)} 之一。")
-        retrieval = self.retriever.search(text, k=max(int(k), 5), mode=mode, doc_ids=doc_ids)
-        passages = [self._passage(rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
+        loaded = self._loaded  # this question's index, whatever an update swaps in meanwhile
+        retrieval = loaded.retriever.search(text, k=max(int(k), 5), mode=mode, doc_ids=doc_ids)
+        passages = [_passage(loaded.index, rank, hit) for rank, hit in enumerate(retrieval.hits[:k], start=1)]
         answer_started = time.perf_counter()
-        decision = self._about(text, retrieval) or self.reader.select(text, retrieval)
+        decision = _about(loaded.index, text, retrieval) or loaded.reader.select(text, retrieval)
         if not decision.words:
             passages = []  # nothing is close to keyboard mashing: listing passages would suggest otherwise
         done = time.perf_counter()
@@ -108,19 +156,21 @@ class Assistant:
                         passages=passages, timings_ms=timings, id=question_id, message=decision.reason,
                         nearest=decision.nearest)
 
-    def _about(self, question: str, retrieval) -> Decision | None:
-        """Questions about the documents themselves (author, title, section N) from the structure."""
-        top = self.index.corpus.document(self.index.chunks[retrieval.hits[0].row].doc_id) if retrieval.hits else None
-        answer = answer_about(question, self.documents, fallback=top)
-        return Decision(answer, 1.0, None) if answer else None
 
-    def _passage(self, rank: int, hit) -> Passage:
-        c = self.index.chunks[hit.row]
-        return Passage(rank=rank, chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title, author=c.author,
-                       section=list(c.section), paragraph=c.paragraph, text=c.text,
-                       score=round(hit.score, 4), start=c.start, end=c.end,
-                       dense_score=None if hit.dense is None else round(hit.dense, 4),
-                       bm25_score=None if hit.bm25 is None else round(hit.bm25, 4), page=c.page)
+def _about(index: LoadedIndex, question: str, retrieval) -> Decision | None:
+    """Questions about the documents themselves (author, title, section N) from the structure."""
+    top = index.corpus.document(index.chunks[retrieval.hits[0].row].doc_id) if retrieval.hits else None
+    answer = answer_about(question, index.corpus.documents, fallback=top)
+    return Decision(answer, 1.0, None) if answer else None
+
+
+def _passage(index: LoadedIndex, rank: int, hit) -> Passage:
+    c = index.chunks[hit.row]
+    return Passage(rank=rank, chunk_id=c.chunk_id, doc_id=c.doc_id, title=c.title, author=c.author,
+                   section=list(c.section), paragraph=c.paragraph, text=c.text,
+                   score=round(hit.score, 4), start=c.start, end=c.end,
+                   dense_score=None if hit.dense is None else round(hit.dense, 4),
+                   bm25_score=None if hit.bm25 is None else round(hit.bm25, 4), page=c.page)
 
 
 def read_batch(path: Path) -> list[tuple[str | None, str]]:

@@ -163,7 +163,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
     serve(index_dir=args.index, corpus=args.corpus, model=args.model, host=args.host,
-          port=args.port, share=args.share, extra_hosts=tuple(args.allowed_host), engine=args.engine)
+          port=args.port, share=args.share, extra_hosts=tuple(args.allowed_host), engine=args.engine,
+          read_only=args.read_only)
     return 0
 
 
@@ -190,7 +191,7 @@ EXAMPLES = {
            "  rag ask \"Which company in Yingkou makes refractory materials?\" --json\n"
            "  rag ask --batch questions.jsonl --json > answers.jsonl",
     "serve": f"examples:\n  rag serve                      # http://{config.DEFAULT_HOST}:{config.DEFAULT_PORT}\n"
-             "  rag serve --port 8080 --host 0.0.0.0 --allowed-host mylaptop.local",
+             "  rag serve --port 8080 --host 0.0.0.0 --allowed-host mylaptop.local --read-only",
     "inspect": "examples:\n  rag inspect\n  rag inspect --corpus seeds/yingkou-essays-2025.txt --json",
     "eval": "examples:\n  rag eval --corpus ../shared/bench/cmrc2018-dev/corpus.jsonl "
             "--questions ../shared/bench/cmrc2018-dev/questions.jsonl\n"
@@ -279,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=config.default_port(), metavar="P",
                    help="port (default: %(default)s; env RAG_PORT)")
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
+    p.add_argument("--read-only", action="store_true",
+                   help="no 'add documents' panel or remove buttons; the server refuses uploads and the "
+                        "add/remove API")
 
     p = add("inspect", "Show the documents, sections and chunks ingestion recovers.", _cmd_inspect)
     corpus_opt(p), json_opt(p)

@@ -2,21 +2,29 @@
 
 It writes to stderr: on a terminal one line redrawn in place, elsewhere (a log, CI) a line every few
 seconds. ``Progress(enabled=False)`` is silent (``--quiet``, ``--json``, tests, the evaluation).
+A ``listener`` hears every stage and count as (share done or None, text): the web page's progress
+bar for documents added from the page is this same display.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 #: Seconds between progress lines when stderr is not a terminal.
 LOG_EVERY = 5.0
 
 
+#: Hears (share of the counted work done, or None between counts; the line the display shows).
+Listener = Callable[[float | None, str], None]
+
+
 class Progress:
-    def __init__(self, enabled: bool = True, stream: TextIO | None = None) -> None:
+    def __init__(self, enabled: bool = True, stream: TextIO | None = None, listener: Listener | None = None) -> None:
         self.enabled = enabled
+        self.listener = listener
         self.stream = stream or sys.stderr
         self.tty = enabled and self.stream.isatty()
         self._label = ""
@@ -29,6 +37,7 @@ class Progress:
 
     def stage(self, text: str) -> None:
         """A stage of the build starts ("reading files", "indexing")."""
+        self._tell(None, f"{text}…")
         self._write(f"{text}…", final=True)
 
     def note(self, text: str) -> None:
@@ -41,11 +50,14 @@ class Progress:
         self._label, self._total, self._done = label, total, 0
         self._work, self._work_done = float(work or total), 0.0
         self._started = self._last_line = time.perf_counter()
+        self._tell(0.0, self._line())
         self._show(final=False)
 
     def advance(self, n: int, work: float | None = None) -> None:
         self._done += n
         self._work_done += work if work is not None else n
+        if self.listener:
+            self._tell(self._work_done / self._work if self._work else None, self._line())
         now = time.perf_counter()
         if self.tty or now - self._last_line >= LOG_EVERY:
             self._last_line = now
@@ -55,6 +67,9 @@ class Progress:
         self._show(final=True)
 
     def _show(self, final: bool) -> None:
+        self._write(self._line(), final=final)
+
+    def _line(self) -> str:
         elapsed = time.perf_counter() - self._started
         rate = self._done / elapsed if elapsed > 0 else 0.0
         text = f"{self._label} {self._done:,}/{self._total:,}"
@@ -64,7 +79,11 @@ class Progress:
                 text += f" · ETA {_duration(elapsed * (self._work - self._work_done) / self._work_done)}"
             else:
                 text += f" · {_duration(elapsed)}"
-        self._write(text, final=final)
+        return text
+
+    def _tell(self, share: float | None, text: str) -> None:
+        if self.listener:
+            self.listener(share, text)
 
     def _write(self, text: str, final: bool) -> None:
         if not self.enabled:

@@ -50,6 +50,19 @@ def fold(text: str) -> str:
     return _T2S.convert(unicodedata.normalize("NFKC", text)).lower()
 
 
+def fold_in_place(text: str) -> str:
+    """``fold`` character by character, so that every character keeps its offset and spans found
+    in the result are spans of ``text`` (a character whose folded form is not one character stays
+    as it is). Per character, not per phrase as ``fold``: what the entity patterns need, and fast."""
+    return "".join(map(_fold_character, text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_character(character: str) -> str:
+    folded = fold(character)
+    return folded if len(folded) == 1 else character
+
+
 @lru_cache(maxsize=1)
 def _init_jieba() -> None:
     with _JIEBA_LOCK:

@@ -65,14 +65,14 @@ def env(**values: str) -> Iterator[None]:
 
 
 @contextmanager
-def running_app(index_dir: Path, cache: Path, **launch) -> Iterator[tuple[str, object]]:
+def running_app(index_dir: Path, cache: Path, read_only: bool = False, **launch) -> Iterator[tuple[str, object]]:
     """The web app over ``index_dir`` in this process on a free loopback port: (url, assistant)."""
     from rag.assistant import Assistant
     from ui.app import create_app, launch_app
 
     with env(RAG_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"):
         assistant = Assistant.open(index_dir, progress=False)
-    app = create_app(assistant)
+    app = create_app(assistant, read_only=read_only)
     _, url, _ = launch_app(app, port=None, prevent_thread_lock=True, quiet=True, **launch)
     try:
         yield url, assistant
@@ -82,6 +82,7 @@ def running_app(index_dir: Path, cache: Path, **launch) -> Iterator[tuple[str, o
 
 @pytest.fixture(scope="session")
 def seed_app(seed_index, shared_cache) -> Iterator[tuple[str, object]]:
-    """One server over the shipped essays for the page and HTTP tests: (url, assistant)."""
-    with running_app(seed_index, shared_cache) as running:
+    """One read-only server over the shipped essays for the page and HTTP tests (the index is shared):
+    (url, assistant). tests/test_upload.py runs one that takes documents."""
+    with running_app(seed_index, shared_cache, read_only=True) as running:
         yield running

@@ -26,7 +26,7 @@ BODY_TOP, BODY_BOTTOM = 770.0, 70.0
 def column_width(columns: int) -> float:
     return (PAGE_WIDTH - 2 * MARGIN - (columns - 1) * GUTTER) / columns
 RUNNING_HEAD = ("营口日报 · 理论周刊", "2025年5月8日")
-_TOKENS = re.compile(r"[!-~]+| |.")  # an ASCII word never breaks across lines
+_TOKENS = re.compile(r"[!-~\u00c0-\u024f]+| |.")  # a Latin word (Göttingen too) never breaks across lines
 # Kinsoku: closing punctuation never starts a line; it hangs in the margin instead. (It also keeps a
 # lone "。" off a line of its own: pdfium leaves a one-character text object in a CID font that is
 # not embedded out of its text layer, measured here.)
@@ -242,6 +242,21 @@ def text_and_scan_pdf(path: Path) -> None:
     canvas.save()
 
 
+def lines_pdf(path: Path, lines: list[str]) -> None:
+    """One page with the given lines set flush left one under the other, as they are (no wrapping)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    canvas = Canvas(str(path), pagesize=(PAGE_WIDTH, PAGE_HEIGHT))
+    canvas.setFont(FONT, BODY_SIZE)
+    for number, line in enumerate(lines):
+        canvas.drawString(MARGIN, BODY_TOP - number * BODY_PITCH, line)
+    canvas.showPage()
+    canvas.save()
+
+
 def encrypted_pdf(path: Path, password: str = "secret") -> None:
     """A PDF that opens only with a password."""
     from reportlab.lib.pdfencrypt import StandardEncryption
@@ -255,3 +270,12 @@ def encrypted_pdf(path: Path, password: str = "secret") -> None:
     canvas.drawString(MARGIN, 700, "这是一份加密的文件。")
     canvas.showPage()
     canvas.save()
+
+
+if __name__ == "__main__":  # python tests/documents.py OUT.pdf: the seed essays as the newspaper PDF
+    import sys
+
+    from rag.ingest import load_corpus
+
+    essays_pdf(Path(sys.argv[1]), load_corpus(Path(__file__).resolve().parent.parent / "seeds").documents)
+    print(f"wrote {sys.argv[1]}")

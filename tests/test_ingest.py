@@ -24,7 +24,7 @@ from rag.ingest import (
     read_text,
     split_sentences,
 )
-from rag.ingest.reflow import clean_spaces, reflow
+from rag.ingest.reflow import clean_spaces, join_lines, reflow
 
 FIXTURES = DATA / "ingest"
 
@@ -518,3 +518,14 @@ def test_sentences_cover_all_text_in_order(text, offset):
     assert squeeze("".join(text[s.start - offset:s.end - offset] for s in spans)) == squeeze(text)
     assert all(s.start < s.end for s in spans)
     assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
+
+
+@pytest.mark.parametrize(("left", "right", "joined"), [
+    ("研究", "表明", "研究表明"),  # CJK lines join without a space
+    ("Henry A.", "Walsh", "Henry A. Walsh"),  # Latin words across a break need one
+    ("restor\u00ad", "ation", "restoration"),  # a soft hyphen is dropped
+    ("well-", "known", "well-known"),  # a hyphen is kept
+    ("建筑师Henry", "设计", "建筑师Henry设计"),
+])
+def test_join_lines(left, right, joined):
+    assert join_lines(left, right) == joined

@@ -172,3 +172,44 @@ def test_sentence_evidence_is_computed_when_read_and_equals_the_eager_values(see
     assert len(evidence.text) == len(s.chunk)
     with pytest.raises(IndexError):
         evidence.text[len(s.chunk)]
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    ("劉少奇在何時病逝?", "1969年11月12日凌晨6時45分，劉少奇病逝，享年71歲。", "1969年11月12日"),
+    ("該公司共有幾個子公司？", "該公司共有１２個子公司。", "１２個"),
+])
+def test_traditional_and_full_width_questions_get_their_answer_kind(question, sentence, expected):
+    # The patterns read the folded text (Simplified, half-width); the span is one of the original text.
+    assert sentence[slice(*key_span(question, sentence))] == expected
+
+
+def test_fold_in_place_keeps_every_offset():
+    from rag.textproc import fold, fold_in_place
+
+    text = "劉少奇於１９６９年病逝，ＡＢＣ…"
+    folded = fold_in_place(text)
+    assert len(folded) == len(text) and folded.startswith("刘少奇于1969年") and "abc" in folded
+    assert fold(text) != folded  # fold itself may change the length (… → ...)
+
+
+def test_the_answer_takes_the_place_of_the_question_word_and_its_category():
+    # 什么季节开花: the sentence says 秋季开花, so the slot ends where 开花 begins.
+    assert "头状花序卵形，秋季开花。"[slice(*key_span("牡蒿在什么季节开花？", "头状花序卵形，秋季开花。"))] == "秋季"
+
+
+@pytest.mark.parametrize("question", ["Which planet has the most moons?",
+                                      "How do I reset the password of my wifi router?",
+                                      "What temperature should sourdough bread be baked at?"])
+def test_off_topic_english_questions_are_refused(assistant, question):
+    # Cross-lingual cosines are all alike; the question's match in the background bank is not.
+    response = assistant.ask(question)
+    assert response.abstained and response.answer is None, response.answer
+
+
+def test_a_background_bank_that_does_not_fit_its_weights_is_refused(tmp_path):
+    import numpy as np
+
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    assert data["background"]["file"]
+    np.save(tmp_path / data["background"]["file"], np.zeros((3, 4), dtype=np.float16))
+    (tmp_path / "weights.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(WeightsError, match="background"):
+        read_weights(tmp_path / "weights.json")

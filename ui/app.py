@@ -6,9 +6,13 @@ Tests and benchmarks use :func:`create_app` + :func:`launch_app` to run it on a 
 The page's event handlers are private to the page; the HTTP API has two functions: ``/ask``
 (question, k) → the same JSON object as ``rag ask --json``, or ``{"error": ...}``; and ``/index`` →
 which index build, model and engine answer (how `rag ask` checks that a running server serves the
-index it would open before asking it: ``rag.remote``). Every request passes the guard (ui/guard.py)
+index it would open before asking it: ``rag.remote``). Unless the server is read-only (`rag serve
+--read-only`), the page has an "add documents" panel and remove buttons in the corpus panel, and
+the API two more: ``/add`` (files) and ``/remove`` (a document id or file name) → what changed
+(``rag.library.Change``) or ``{"error": ...}``; both go through ``Assistant.update``, the same index
+update as `rag add` / `rag remove`, one at a time. Every request passes the guard (ui/guard.py)
 first; what the page does beyond Gradio's components (the answering state, ``?q=`` in the address,
-copy citation, scrolling) is ui/page.js.
+copy citation, scrolling, the two-click remove) is ui/page.js.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
+from gradio.utils import get_upload_folder, is_in_or_equal  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from rag import config  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.errors import QuestionError, RagError  # noqa: E402
+from rag.ingest.load import MAX_FILE_MB, TYPES  # noqa: E402
+from rag.library import MAX_FILES, MAX_UPLOAD_MB, UPLOADS, add_uploads, remove_documents  # noqa: E402
+from rag.progress import Progress  # noqa: E402
 from rag.textproc import keywords  # noqa: E402
 from ui import pages, render  # noqa: E402
 from ui.guard import Guard, allowed_hosts, echo  # noqa: E402
@@ -65,9 +73,12 @@ def parse_k(value: object) -> int:
     return value
 
 
-def create_app(assistant: Assistant) -> gr.Blocks:
-    """The page and the API over ``assistant`` (queued, ``CONCURRENCY`` answers at a time)."""
-    documents = {d.doc_id: d for d in assistant.documents}
+INTERNAL_ERROR = "the server failed (an internal error, logged on the server)"
+
+
+def create_app(assistant: Assistant, read_only: bool = False) -> gr.Blocks:
+    """The page and the API over ``assistant`` (queued, ``CONCURRENCY`` answers at a time); unless
+    ``read_only``, with the panel and API that add and remove documents."""
     answer_ids = itertools.count(1)
 
     def answer_html(question: str, k: float, mode: str, doc_ids: list[str] | None) -> tuple[str, str, bool]:
@@ -81,6 +92,7 @@ def create_app(assistant: Assistant) -> gr.Blocks:
             log.exception("answering %r failed", echo(question))
             return render.render_server_error(), "", False
         words = keywords(response.question)
+        documents = {d.doc_id: d for d in assistant.documents}
         cited = documents.get(response.answer.citation.doc_id) if response.answer else None
         return (render.render_answer(response) + pages.page_view_html(response.answer, cited),
                 render.render_evidence(response, words, documents), True)
@@ -130,7 +142,47 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         return {"build": assistant.index.build_id, "model": assistant.index.model,
                 "engine": assistant.embedder.engine}
 
-    with gr.Blocks(title="营口文集问答 · Document QA") as app:
+    def add(files: list[str] | None, progress=gr.Progress()) -> dict:  # noqa: B008 (Gradio's way)
+        """Add files (.pdf, .docx, .html, .txt, .md, .jsonl) to the index, as `rag add` does; returns what
+        changed, or {"error": ...}."""
+        paths = [Path(f) for f in files or []]
+        if not all(is_in_or_equal(str(path), get_upload_folder()) for path in paths):
+            paths = []  # Gradio lets only its own uploads through; nor is anything else ever deleted here
+            return {"error": "only files uploaded to this server can be added"}
+        try:
+            return add_uploads(assistant, paths, progress=_shown(progress)).to_dict()
+        except RagError as error:
+            return {"error": str(error)}
+        except Exception:
+            log.exception("adding %d files failed", len(paths))
+            return {"error": INTERNAL_ERROR}
+        finally:  # Gradio's copies: the index keeps its own under uploads/
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+    def remove(document: str, progress=gr.Progress()) -> dict:  # noqa: B008 (Gradio's way)
+        """Remove a document (its id, file name or source, as `rag remove` takes them) from the index;
+        returns what changed, or {"error": ...}."""
+        try:
+            return remove_documents(assistant, [str(document or "").strip()], progress=_shown(progress)).to_dict()
+        except RagError as error:
+            return {"error": str(error)}
+        except Exception:
+            log.exception("removing %r failed", echo(document))
+            return {"error": INTERNAL_ERROR}
+
+    def corpus_now(chosen: list[str] | None = None) -> tuple:
+        """The corpus panel and the filter's choices for the documents searched now."""
+        documents = assistant.documents
+        known = {d.doc_id for d in documents}
+        return (render.render_corpus(documents, removable=not read_only),
+                gr.CheckboxGroup(choices=[render.document_choice(d) for d in documents],
+                                 value=[c for c in chosen or [] if c in known]))
+
+    def changed(result: dict, chosen: list[str] | None) -> tuple:
+        return (render.render_change(result), *corpus_now(chosen), None)
+
+    with gr.Blocks(title="营口文集问答 · Document QA", delete_cache=(3600, 3600)) as app:
         history = gr.State([])
         gr.HTML(HEADER, elem_id="rag-header")
         with gr.Row(equal_height=False):
@@ -155,8 +207,21 @@ def create_app(assistant: Assistant) -> gr.Blocks:
                     asked = gr.Dataset(components=["textbox"], samples=[], type="index", show_label=False,
                                        elem_id="rag-history")
                 evidence = gr.HTML("", elem_id="rag-evidence")
-            with gr.Column(scale=2, min_width=300), gr.Accordion("文档 · Corpus", open=True, elem_id="rag-corpus-panel"):
-                gr.HTML(render.render_corpus(assistant.documents), elem_id="rag-corpus")
+            with gr.Column(scale=2, min_width=300):
+                if not read_only:
+                    with gr.Accordion("添加文档 · Add documents", open=False, elem_id="rag-add-panel"):
+                        # No file_types: Gradio would refuse other types with its own message; the
+                        # types are ingestion's rule (rag.ingest.load), said in one line by rag.library.
+                        uploads = gr.File(label=f"拖放文件 · Drop files ({TYPES})", file_count="multiple",
+                                          type="filepath", height=150, elem_id="rag-upload")
+                        gr.HTML(render.upload_limits(MAX_FILES, MAX_FILE_MB, MAX_UPLOAD_MB), elem_id="rag-upload-limits")
+                        status = gr.HTML("", elem_id="rag-change-status")
+                        result = gr.JSON(elem_id="rag-change-result", elem_classes=["rag-hidden"])
+                        to_remove = gr.Textbox(elem_id="rag-remove-name", elem_classes=["rag-hidden"], show_label=False)
+                        remove_button = gr.Button("remove", elem_id="rag-remove", elem_classes=["rag-hidden"])
+                with gr.Accordion("文档 · Corpus", open=True, elem_id="rag-corpus-panel"):
+                    corpus = gr.HTML(render.render_corpus(assistant.documents, removable=not read_only),
+                                     elem_id="rag-corpus")
         outputs = [question, answer, evidence, examples_panel, history, asked, history_panel]
         settings = [k, mode, doc_ids, history]
         events = {"outputs": outputs, "api_visibility": "private", "show_progress": "hidden",
@@ -165,10 +230,33 @@ def create_app(assistant: Assistant) -> gr.Blocks:
         examples.click(ask_example, inputs=[examples, *settings], **events)
         asked.click(ask_again, inputs=[asked, *settings], **events)
         app.load(ask_from_url, inputs=settings, **events)
+        app.load(corpus_now, inputs=[doc_ids], outputs=[corpus, doc_ids], api_visibility="private",
+                 show_progress="hidden")  # the documents as they are now, not as the server started
         gr.api(ask, api_name="ask")
         gr.api(index, api_name="index")
+        if not read_only:
+            update = {"outputs": [result], "show_progress_on": [status], "show_progress": "full",
+                      "concurrency_id": "update", "concurrency_limit": 1}
+            after = {"fn": changed, "inputs": [result, doc_ids], "outputs": [status, corpus, doc_ids, uploads],
+                     "api_visibility": "private", "show_progress": "hidden"}
+            uploads.upload(add, inputs=[uploads], api_name="add", **update).then(**after)
+            remove_button.click(remove, inputs=[to_remove], api_name="remove", **update).then(**after)
     app.queue(default_concurrency_limit=CONCURRENCY)
+    app.rag_accepts_uploads = not read_only  # launch_app opens the upload route only then
     return app
+
+
+def _shown(progress: gr.Progress) -> Progress:
+    """The build's own progress display (rag.progress), shown on the page: the share of the texts
+    embedded so far fills nine tenths of the bar (embedding is most of an update's time; the last
+    tenth is indexing and swapping the index in); each stage's name is its label."""
+    done = [0.0]
+
+    def listener(share: float | None, text: str) -> None:
+        done[0] = done[0] if share is None else 0.9 * share
+        progress(done[0], desc=text)
+
+    return Progress(enabled=False, listener=listener)
 
 
 def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None = None, share: bool = False,
@@ -177,25 +265,31 @@ def launch_app(app: gr.Blocks, host: str = config.DEFAULT_HOST, port: int | None
     which answers only to ``host``, loopback and ``extra_hosts``; returns Gradio's (app, local_url,
     share_url)."""
     hosts = allowed_hosts(host, (*extra_hosts, *((".gradio.live",) if share else ())))
-    guard = Middleware(Guard, hosts=hosts, default_k=config.DEFAULT_K)
+    uploads = getattr(app, "rag_accepts_uploads", False)
+    guard = Middleware(Guard, hosts=hosts, default_k=config.DEFAULT_K,
+                       max_upload=MAX_UPLOAD_MB * 1024 * 1024 if uploads else 0)
     return app.launch(server_name=host, server_port=port, share=share,
                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, ssr_mode=False,
                       theme=theme(), css=CSS + pages.CSS, head=PAGE_HEAD, footer_links=["api"],
                       app_kwargs={"middleware": [guard]},
-                      max_file_size="1kb")  # the page takes no files; the guard also closes the route
+                      # Gradio's own per-file check only backs up the upload's (the guard's, first), so
+                      # that a file over ingestion's 200 MB hears rag.library's message; read-only: no files
+                      max_file_size=MAX_UPLOAD_MB * 1024 * 1024 if uploads else "1kb")
 
 
 def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None, model: str | None = None,
           host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT, share: bool = False,
-          extra_hosts: tuple[str, ...] = (), engine: str | None = None) -> None:
+          extra_hosts: tuple[str, ...] = (), engine: str | None = None, read_only: bool = False) -> None:
     """Load the index once (building it first when missing or stale) and serve until interrupted."""
     index_dir = Path(index_dir or config.default_index_dir())
     corpus = Path(corpus or config.default_corpus())
     print(f"loading the index at {index_dir} …", flush=True)
     assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=True, engine=engine)
     assistant.ask(EXAMPLES[0])  # warm up the tokenizer and the model before the first visitor
-    app = create_app(assistant)
-    print(f"serving {len(assistant.documents)} documents on http://{host}:{port}", flush=True)
+    app = create_app(assistant, read_only=read_only)
+    print(f"serving {len(assistant.documents)} documents on http://{host}:{port}"
+          + (" (read-only)" if read_only else f"; documents added from the page go to {index_dir / UPLOADS}"),
+          flush=True)
     if host in ("0.0.0.0", "::") and not extra_hosts:
         print("note: other machines must reach this server by a name given with --allowed-host", flush=True)
     launch_app(app, host=host, port=port, share=share, extra_hosts=extra_hosts)

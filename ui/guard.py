@@ -6,9 +6,13 @@ Gradio's outer middlewares (CORS, compression) and its routes and, for every req
 
 - refuses a ``Host`` the server was not started for (DNS rebinding: a page on another site
   that resolves its own name to 127.0.0.1 must not drive the API from the user's browser);
-- refuses the routes the page does not use: file uploads (the page takes no files; Gradio would
-  store them and hand back their path), recordings and media streams;
-- refuses bodies over ``MAX_BODY_BYTES`` before any route reads them;
+- refuses the routes the page does not use: file uploads (unless the server takes documents from the
+  page, its "add documents" panel; a read-only server takes no files), recordings and media streams;
+- refuses Gradio's routes that serve files by URL (``/gradio_api/file=…``): a document added from
+  the page is stored on the server and never served back, and nothing else the page shows is a file;
+- refuses bodies over ``MAX_BODY_BYTES`` before any route reads them, and an upload over its own
+  limit (``max_upload``) by its ``Content-Length`` or, sent in chunks, as soon as it passes it; an
+  upload from another site's page (its ``Origin``) is refused;
 - checks the shape of a call to the ``ask`` API and fills in a missing ``k`` (Gradio itself answers
   ``{"error": null}``), so each bad request gets one short message of ours;
 - replaces FastAPI's validation replies (HTTP 422), which quote the offending input, with a short one;
@@ -22,6 +26,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -38,6 +43,11 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_ECHO_CHARS = 200
 #: Gradio routes the page never uses: uploads (and their progress), recordings, media streams.
 BLOCKED_ROUTES = re.compile(r"^/(gradio_api/)?(upload|upload_progress|process_recording|stream/)")
+#: The two of them the "add documents" panel uses when the server takes documents: the upload (POST)
+#: and the progress of that upload (GET, an event stream the file component opens).
+UPLOAD_ROUTES = {"POST": re.compile(r"^/gradio_api/upload/?$"), "GET": re.compile(r"^/gradio_api/upload_progress/?$")}
+#: Gradio's routes that serve a file by URL (its upload folder among them): always closed.
+FILE_ROUTES = re.compile(r"^/(gradio_api/)?file[=/]")
 #: The direct HTTP routes of the ``ask`` API (queued and not).
 ASK_ROUTES = re.compile(r"^/gradio_api/(run|api|call|call/v2)/ask/?$")
 #: Gradio's page needs inline scripts (its config is an inline <script>), inline styles and eval
@@ -90,13 +100,16 @@ def _host_name(header: str) -> str:
 
 
 class Guard:
-    """ASGI middleware: see the module docstring. ``default_k`` fills a missing ``k`` in ``ask`` calls."""
+    """ASGI middleware: see the module docstring. ``default_k`` fills a missing ``k`` in ``ask`` calls;
+    ``max_upload`` > 0 opens the upload routes to requests of at most that many bytes."""
 
-    def __init__(self, app: ASGIApp, hosts: frozenset[str], default_k: int, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, app: ASGIApp, hosts: frozenset[str], default_k: int, max_body: int = MAX_BODY_BYTES,
+                 max_upload: int = 0):
         self.app = app
         self.hosts = hosts
         self.default_k = default_k
         self.max_body = max_body
+        self.max_upload = max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -114,6 +127,12 @@ class Guard:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        if FILE_ROUTES.match(path):
+            await _reply(send, 403, "this server serves no files by URL")
+            return
+        if self.max_upload and (route := UPLOAD_ROUTES.get(scope["method"])) and route.match(path):
+            await self._upload(scope, receive, _with_headers(send))
+            return
         if BLOCKED_ROUTES.match(path):
             await _reply(send, 403, "this server takes no file uploads or streams")
             return
@@ -143,6 +162,46 @@ class Guard:
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"content-length"]
                      + [(b"content-length", str(len(body)).encode())]}
         await self.app(scope, _replay(body, receive), _short_validation_errors(send))
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An upload streams through (never held here whole); one over ``max_upload`` is refused by
+        its Content-Length, or cut off where it passes the limit, and answered 413 instead of the app."""
+        too_big = f"the upload is over the limit of {self.max_upload / 1024 / 1024:,.0f} MB per upload"
+        origin = _header(scope, b"origin")
+        if origin and not self._allowed(_host_name(urlsplit(origin).netloc) if "://" in origin else ""):
+            # a page of another site posting a form here (no preflight for a form): files come only
+            # from this server's own page or from clients that send no Origin (gradio_client, curl)
+            await _reply(send, 403, "uploads are taken only from this server's own page")
+            return
+        length = _header(scope, b"content-length")
+        if length.isdigit() and int(length) > self.max_upload:
+            await _reply(send, 413, f"the upload is {int(length) / 1024 / 1024:,.1f} MB; the limit is "
+                                    f"{self.max_upload / 1024 / 1024:,.0f} MB per upload")
+            return
+        size, cut = 0, False
+
+        async def counted() -> Message:
+            nonlocal size, cut
+            if cut:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > self.max_upload:
+                cut = True
+                return {"type": "http.disconnect"}
+            return message
+
+        async def send_unless_cut(message: Message) -> None:
+            if not cut:
+                await send(message)
+
+        try:
+            await self.app(scope, counted, _short_validation_errors(send_unless_cut))
+        except Exception:  # the route failing on the cut-off body: the answer is ours
+            if not cut:
+                raise
+        if cut:
+            await _reply(send, 413, too_big)
 
     def _ask_body(self, body: bytes) -> tuple[bytes, str | None]:
         """The body of an ``ask`` call with ``k`` filled in, or what is wrong with it."""

@@ -1,7 +1,8 @@
 // The page's behaviour beyond Gradio's components (loaded once, in <head>; no eval, so it runs under
 // the server's Content-Security-Policy): the "answering…" state on the card, the question in the
 // URL, scrolling the answer into view on a phone, "read in context" opened at the quotation, the
-// corpus panel's table of contents, and "copy citation".
+// corpus panel's table of contents, "copy citation", and the corpus panel's remove buttons (a second
+// click confirms; the document id goes to the page's hidden remove control).
 (() => {
   "use strict";
   let lastAnswer = null;
@@ -67,9 +68,40 @@
     target.classList.add("is-target");
   }
 
+  // First click arms the button ("confirm?"), a second removes; any other click disarms it.
+  function removeDocument(button) {
+    if (!button.classList.contains("is-armed")) {
+      for (const other of document.querySelectorAll(".doc-remove.is-armed")) disarm(other);
+      button.classList.add("is-armed");
+      button.textContent = "确认移除？· Confirm remove";
+      return;
+    }
+    const box = document.querySelector("#rag-remove-name textarea, #rag-remove-name input");
+    const trigger = document.querySelector("#rag-remove");
+    if (!box || !trigger) return;
+    box.value = button.dataset.doc || "";
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+    button.disabled = true;
+    button.textContent = "正在移除… · Removing…";
+    window.setTimeout(() => trigger.click(), 0);  // after Gradio has taken the new value
+  }
+
+  function disarm(button) {
+    button.classList.remove("is-armed");
+    button.textContent = "移除 · Remove";
+  }
+
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target : null;
     if (!target) return;
+    const remove = target.closest(".doc-remove");
+    if (remove) {
+      event.preventDefault();  // the button sits in the document's <summary>: do not fold it
+      event.stopPropagation();
+      removeDocument(remove);
+      return;
+    }
+    for (const armed of document.querySelectorAll(".doc-remove.is-armed")) disarm(armed);
     if (target.closest("#rag-ask, #rag-examples button, #rag-history button")) setAnswering(true);
     const copy = target.closest(".copy-cite");
     if (copy) copyCitation(copy);

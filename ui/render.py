@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from rag.library import Change
 from rag.render import citation_line
 from rag.types import Answer, Document, Passage, Response, SectionNode
 
@@ -318,9 +319,20 @@ def render_reader(document: Document, ids: dict[int, str]) -> str:
     return f'<div class="reader">{"".join(parts)}</div>'
 
 
-def render_corpus(documents: list[Document]) -> str:
-    """The documents with title and author; each opens to its table of contents (headings that jump
-    to their section) and its text to read."""
+def document_extent(doc: Document) -> str:
+    """How long a document is: its PDF pages when it has them, and its paragraphs."""
+    paragraphs = f"{len(doc.chunks)} 段 paragraphs"
+    if not (doc.page_map and doc.chunks):
+        return paragraphs
+    first, last = doc.chunks[0].page, doc.chunks[-1].page
+    pages = f"p. {first}" if first == last else f"pp. {first}–{last}"
+    return f"{pages} · {paragraphs}"
+
+
+def render_corpus(documents: list[Document], removable: bool = False) -> str:
+    """The documents with title, author and extent; each opens to its table of contents (headings that
+    jump to their section) and its text to read. ``removable``: each has a remove button (ui/page.js
+    asks for a second click before it removes)."""
     rows = []
     budget = READER_BUDGET_CHARS
     for i, doc in enumerate(documents):
@@ -333,7 +345,10 @@ def render_corpus(documents: list[Document]) -> str:
             '<details class="doc"><summary>'
             f'<span class="doc-title">《{_esc(doc.title or "(untitled)")}》</span>'
             f'<span class="doc-author">{_esc(who)}</span>'
-            f'<span class="doc-meta">{len(doc.chunks)} 段 paragraphs</span></summary>'
+            f'<span class="doc-meta">{_esc(document_extent(doc))}</span>'
+            + (f'<button type="button" class="doc-remove" data-doc="{_esc(doc.doc_id)}" '
+               f'title="从索引中移除 · Remove from the index">移除 · Remove</button>' if removable else "")
+            + '</summary>'
             f'<div class="toc">{_toc(doc.sections, ids) or "<p>(no sections)</p>"}</div>{reader}</details>'
         )
     return f'<div class="corpus">{"".join(rows)}</div>'
@@ -343,3 +358,25 @@ def document_choice(doc: Document) -> tuple[str, str]:
     """(label, value) for the essay filter."""
     label = f"《{doc.title or doc.doc_id}》" + (f" · {doc.author}" if doc.author else "")
     return label, doc.doc_id
+
+
+def render_change(result: dict) -> str:
+    """The add-documents panel's report of an add or remove (``rag.library.Change.to_dict()``), or
+    its error: one line each, Chinese above English; a file that lost something is named."""
+    if "error" in result:
+        return (f'<div class="change error"><p lang="zh">未能完成 · Not done</p>'
+                f'<p lang="en">{_esc(_sentence_case(str(result["error"])))}</p></div>')
+    change = Change(**result)
+    zh = (f"已添加 {len(change.added)} 个文件，现可检索 {change.documents} 篇文档。" if change.added else
+          f"已移除 {len(change.removed)} 篇文档，现可检索 {change.documents} 篇文档。")
+    problems = "".join(f"<li>{_esc(p)}</li>" for p in change.problems)
+    return (f'<div class="change ok"><p lang="zh">{_esc(zh)}</p><p lang="en">{_esc(_sentence_case(change.message()))}</p>'
+            + (f'<ul class="change-problems">{problems}</ul>' if problems else "") + "</div>")
+
+
+def upload_limits(files: int, file_mb: int, upload_mb: int) -> str:
+    """The add-documents panel's rules, stated before anyone trips on them."""
+    return (f'<p class="upload-limits">PDF（文字层）、Word .docx、HTML、文本 · 每次最多 {files} 个文件，'
+            f"每个不超过 {file_mb} MB · PDF (text layer), Word .docx, HTML, text: up to {files} files at once, "
+            f"{file_mb} MB each, {upload_mb} MB in all. 文件保存在本机索引目录中 · Files are kept in the "
+            "index folder on this machine.</p>")

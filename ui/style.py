@@ -93,6 +93,17 @@ details.context summary { cursor: pointer; font-size: .85rem; color: #7f1d1d; }
 .corpus summary > span { margin-right: .5rem; }
 .doc-title { font-weight: 600; }
 .doc-author, .doc-meta { font-size: .85rem; color: var(--body-text-color-subdued); }
+.doc-remove { margin-left: .3rem; padding: 0 .45rem; font-size: .78rem; line-height: 1.5; cursor: pointer;
+              border: 1px solid var(--border-color-primary); border-radius: 6px; background: transparent;
+              color: var(--body-text-color-subdued); }
+.doc-remove:hover, .doc-remove.is-armed { border-color: #b91c1c; color: #b91c1c; }
+.rag-hidden { display: none !important; }
+.upload-limits { font-size: .8rem; color: var(--body-text-color-subdued); margin: .3rem 0; }
+.change { font-size: .9rem; padding: .4rem .6rem; border-radius: 8px; margin-top: .3rem; }
+.change p { margin: 0; }
+.change.ok { background: #f0fdf4; border: 1px solid #bbf7d0; }
+.change.error { background: #fef2f2; border: 1px solid #fecaca; }
+.change-problems { margin: .3rem 0 0 1.1rem; font-size: .85rem; }
 .toc ul { margin: .2rem 0 .2rem 1.1rem; padding: 0; }
 .toc li { font-size: .9rem; line-height: 1.6; }
 a.toc-link { color: inherit; text-decoration: none; border-bottom: 1px dotted #b91c1c; cursor: pointer; }

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from rag.errors import CorpusError
 from rag.ingest.chunk import chunk_document
@@ -26,7 +26,16 @@ _OLD_FORMATS = {".doc": "save it as .docx", ".rtf": "save it as .docx", ".wps": 
 
 
 def load_corpus(path: str | Path) -> Corpus:
-    """Every document under ``path`` (a file or a folder, recursively, in sorted order)."""
+    """Every document under ``path`` (a file or a folder, recursively, in sorted order); a
+    CorpusError when none can be read."""
+    corpus = read_corpus(path)
+    if not corpus.documents:
+        raise CorpusError(nothing_usable(Path(path), corpus.problems))
+    return corpus
+
+
+def read_corpus(path: str | Path) -> Corpus:
+    """``load_corpus`` that returns a corpus of no documents (only problems) instead of raising."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"corpus not found: {path} (give a file or folder of {TYPES} files)")
@@ -48,8 +57,6 @@ def load_corpus(path: str | Path) -> Corpus:
                 continue
             seen_ids.add(document.doc_id)
             corpus.documents.append(document)
-    if not corpus.documents:
-        raise CorpusError(_nothing_usable(path, corpus.problems))
     return corpus
 
 
@@ -94,11 +101,8 @@ def _load(path: Path, root: Path, doc_id_base: str) -> tuple[list[Document], lis
     """``load_file`` plus a digest of the documents' cleaned text, which finds copies saved in other
     encodings or formats (a PDF and the .docx it was printed from)."""
     source = _source(path, root)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        hint = f"; {_OLD_FORMATS[suffix]}" if _OLD_FORMATS.get(suffix) else ""
-        return [], [LoadProblem(source, f"skipped: {path.suffix or 'files without a suffix'} is not a "
-                                        f"supported type ({TYPES}){hint}")], ""
+    if problem := type_problem(path.name):
+        return [], [LoadProblem(source, problem)], ""
     try:
         documents, problems = _read(path, source, doc_id_base)
     except CorpusError as error:
@@ -129,13 +133,30 @@ def _read(path: Path, source: str, doc_id_base: str) -> tuple[list[Document], li
     return parse_text(text, source, doc_id_base), []
 
 
+def type_problem(name: str) -> str | None:
+    """Why a file of this name is not read (its type), or None. The one rule for `rag build`,
+    `rag add` and the page's upload panel."""
+    suffix = PurePath(name).suffix
+    if suffix.lower() in SUPPORTED_SUFFIXES:
+        return None
+    hint = f"; {_OLD_FORMATS[suffix.lower()]}" if _OLD_FORMATS.get(suffix.lower()) else ""
+    return f"skipped: {suffix or 'files without a suffix'} is not a supported type ({TYPES}){hint}"
+
+
+def size_problem(size: int) -> str | None:
+    """Why a file of ``size`` bytes is not read (over ``MAX_FILE_MB``), or None; the same for every face."""
+    if size > MAX_FILE_MB * 1024 * 1024:
+        return f"the file is {size / 1024 / 1024:,.0f} MB; the limit is {MAX_FILE_MB} MB per file"
+    return None
+
+
 def _check_size(path: Path) -> None:
     try:
         size = path.stat().st_size
     except OSError as error:
         raise CorpusError(f"cannot read the file ({error.strerror or error})") from error
-    if size > MAX_FILE_MB * 1024 * 1024:
-        raise CorpusError(f"the file is {size / 1024 / 1024:,.0f} MB; the limit is {MAX_FILE_MB} MB per file")
+    if problem := size_problem(size):
+        raise CorpusError(problem)
 
 
 def _pages(numbers: list[int]) -> str:
@@ -185,7 +206,7 @@ def _is_duplicate(source: str, digest: str, seen: dict[str, str], problems: list
     return False
 
 
-def _nothing_usable(path: Path, problems: list[LoadProblem]) -> str:
+def nothing_usable(path: str | Path, problems: list[LoadProblem]) -> str:
     details = "; ".join(f"{p.source}: {p.message}" for p in problems[:5])
     return f"no usable documents in {path}" + (f" ({details})" if details else f" (no {TYPES} files found)")
 

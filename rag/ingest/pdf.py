@@ -14,8 +14,14 @@ extraction) interleaves two newspaper columns line by line. Per page:
    off by a gap. Nothing else is decided here: the same reflow as for text files joins the lines.
 
 Characters are NFC-normalised (some CJK fonts map 理 to the compatibility ideograph U+F9E4), Kangxi
-radicals (⼀ for 一) and Latin ligatures become the ordinary characters, and whitespace is rebuilt
-from the gaps (a PDF's spaces and NBSPs are positioning artefacts as often as not).
+radicals (⼀ for 一) and Latin ligatures become the ordinary characters. A space is a space the text
+layer stores between two characters of a line, or a gap wider than ``_SPACE_GAP``: the gap alone
+misses spaces between Latin words set in a CJK font (its substituted Latin glyphs' boxes overlap the
+space's advance: "Ludwig Prandtl" read "LudwigPrandtl"), and a PDF that positions words without
+storing spaces has only the gap. Spaces a PDF stores between CJK characters or around numbers are
+dropped by the reflow's ``clean_spaces``, as in a text file. pdfium turns a hyphen (or soft hyphen)
+that ends a line into a marker; it is read back as "-", which the reflow keeps when it joins the
+lines ("well-" + "known"): pdfium no longer tells a hyphenation from a hyphen in a word.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ _PARAGRAPH_GAP = 0.9  # in line heights: a wider vertical gap separates paragrap
 _FOLIO = re.compile(r"[-—–·\s]*(?:第\s*#\s*页(?:\s*共\s*#\s*页)?|#\s*(?:[/／]\s*#)?|page\s*#(?:\s*of\s*#)?)"
                     r"[-—–·\s]*", re.IGNORECASE)
 _SURROGATES = range(0xD800, 0xE000)
+_LINE_END_HYPHEN = 0x02  # what pdfium's FPDFText_GetUnicode returns for a hyphen that ends a line
 #: PDFium is not thread-safe, not even across documents (pypdfium2's docs): every use in this
 #: process (reading here, rendering in rag.pageview) holds this lock.
 PDFIUM_LOCK = threading.RLock()
@@ -59,6 +66,7 @@ class Char:
     bottom: float
     right: float
     top: float
+    space_before: bool = False  # the text layer stores a space between it and the character before
 
     @property
     def middle(self) -> float:
@@ -162,17 +170,22 @@ def _page_chars(document, number: int) -> list[Char]:
     textpage = page.get_textpage()
     chars: list[Char] = []
     count = textpage.count_chars()
-    index = 0
+    index, space = 0, False
     while index < count:
         code, width = raw.FPDFText_GetUnicode(textpage, index), 1
         if code in _SURROGATES and index + 1 < count:  # a character outside the BMP comes in two halves
             code = 0x10000 + ((code - 0xD800) << 10) + (raw.FPDFText_GetUnicode(textpage, index + 1) - 0xDC00)
             width = 2
+        if code == _LINE_END_HYPHEN and raw.FPDFText_IsHyphen(textpage, index):
+            code = ord("-")
         if not raw.FPDFText_IsGenerated(textpage, index) and code >= 32:
             text = normalize_char(chr(code) if code < 0x110000 else "")
-            if text and not text.isspace():
+            if text.isspace():
+                space = True
+            elif text:
                 left, bottom, right, top = textpage.get_charbox(index, loose=True)
-                chars.append(Char(text, number + 1, index, left, bottom, right, top))
+                chars.append(Char(text, number + 1, index, left, bottom, right, top, space_before=space))
+                space = False
         index += width
     textpage.close()
     page.close()
@@ -349,12 +362,14 @@ def _block_lines(block: list[Fragment], indents: bool = True) -> list[tuple[bool
 
 
 def _line_chars(row: list[Fragment]) -> list[Char | None]:
-    """The characters of a row left to right, None where a gap is wide enough to be a space."""
+    """The characters of a row left to right, None where the text layer stores a space between two
+    of them (in its own order) or a gap is wide enough to be one."""
     out: list[Char | None] = []
     last: Char | None = None
     for fragment in row:
         for char in fragment.chars:
-            if last is not None and char.left - last.right > _SPACE_GAP * max(char.height, last.height):
+            if last is not None and ((char.space_before and last.index < char.index)
+                                     or char.left - last.right > _SPACE_GAP * max(char.height, last.height)):
                 out.append(None)
             out.append(char)
             last = char

@@ -41,6 +41,8 @@ _CJK_SIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’—
 _NUMBER_THEN_CJK = re.compile(r"[\d.,%]+(?:$|[\u2e80-\u9fff\uff00-\uffef])")  # "4", "24日上午"
 _CJK_THEN_NUMBER = re.compile(r"(?:^|[\u2e80-\u9fff\uff00-\uffef])[\d.,%]+$")  # "2025", "考察。24"
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+_SOFT_HYPHEN = "\u00ad"
+_HYPHENATED = re.compile(r"[^\W\d_]-$")  # a line that breaks a word at its hyphen
 _MAX_HEADING_WIDTH = 40
 _SHORT_LINE_RATIO = 0.8  # a sentence-final line at most this share of the column ends a paragraph
 _FULL_HEADING_RATIO = 0.75  # a heading at least this wide may wrap onto the next line...
@@ -111,8 +113,11 @@ def _is_artefact_space(left: str, right: str) -> bool:
 
 
 def join_lines(left: str, right: str) -> str:
-    """Join a hard-wrapped line to the next: no space in CJK text, one space between Latin words."""
-    if _CJK_SIDE.match(left[-1]) or _CJK_SIDE.match(right[0]):
+    """Join a hard-wrapped line to the next: no space in CJK text, one space between Latin words;
+    a word broken at a soft hyphen is mended, one broken at a hyphen keeps it ("well-" "known")."""
+    if left.endswith(_SOFT_HYPHEN):
+        return left[:-1] + right
+    if _CJK_SIDE.match(left[-1]) or _CJK_SIDE.match(right[0]) or _HYPHENATED.search(left):
         return left + right
     return f"{left} {right}"
 

@@ -1,24 +1,28 @@
 """Change an indexed corpus in place: add files (replacing the documents of a file read again) or
-remove documents. Files are read by ``load_corpus``, so every type it reads can be added."""
+remove documents. Files are read by ``read_corpus``, so every type it reads can be added."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rag.errors import CorpusError
-from rag.ingest.load import load_corpus
-from rag.types import Corpus, Document
+from rag.ingest.load import nothing_usable, read_corpus
+from rag.types import Corpus, Document, LoadProblem
 
 
 def add_files(corpus: Corpus, paths: list[Path]) -> tuple[Corpus, list[str]]:
     """``corpus`` with the documents of ``paths`` (files or folders); returns the sources added.
-    A source that is already in the corpus is replaced by its new reading."""
+    A source that is already in the corpus is replaced by its new reading. A path that gives no
+    document is reported among the problems, as in a build; a CorpusError when none gives any."""
     incoming: list[Document] = []
-    problems = list(corpus.problems)
+    new_problems: list[LoadProblem] = []
     for path in paths:
-        loaded = load_corpus(path)
+        loaded = read_corpus(path)
         incoming.extend(loaded.documents)
-        problems.extend(loaded.problems)
+        new_problems.extend(loaded.problems)
+    if not incoming:
+        raise CorpusError(nothing_usable(", ".join(map(str, paths)), new_problems))
+    problems = [*corpus.problems, *new_problems]
     sources = list(dict.fromkeys(d.source for d in incoming))
     kept = [d for d in corpus.documents if d.source not in sources]
     taken = {d.doc_id: d.source for d in kept}

@@ -31,12 +31,24 @@ SENTENCE_FEATURES = (
 ABSTAIN_FEATURES = (
     "top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
     "type_asked", "type_novel", "type_absent", "margin", "meaning", "wants_passage",
-    "has_focus", "best_focus", "focus_any",
+    "has_focus", "best_focus", "focus_any", "type_any", "background_margin",
 )
 #: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
 #: by construction, so its decision sees only the dense evidence and whether the question is made
 #: of words at all (cross-lingual cosines sit lower than same-language ones: its own calibration).
-CROSS_SCRIPT_FEATURES = ("top_cos", "best_cos", "dense_z", "meaning")
+CROSS_SCRIPT_FEATURES = ("top_cos", "best_cos", "dense_z", "meaning", "background_margin")
+
+
+@dataclass(frozen=True)
+class QuestionSignals:
+    """What the question's vector alone says, before any passage is read."""
+
+    meaning: float = 1.0  # P(the question is made of words at all)
+    #: The question's best cosine to a fixed bank of general-knowledge sentences (``background.npy``):
+    #: a question the corpus answers is closer to some corpus sentence than to any of them, while an
+    #: off-topic one ("How do I bake bread?") finds its match in the bank. Cross-lingual cosines are
+    #: compressed into a narrow band, so this comparison says what their absolute level cannot.
+    background: float | None = None  # None: no bank for this embedding model
 
 
 def laid_out(values: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
@@ -169,7 +181,7 @@ class SentenceEvidence:
         return out
 
     def question_evidence(self, asked: AskedFor, retrieval: Retrieval, candidates: list[Candidate], best: Candidate,
-                          probabilities: np.ndarray, meaning: float) -> dict[str, float]:
+                          probabilities: np.ndarray, signals: QuestionSignals) -> dict[str, float]:
         """ABSTAIN_FEATURES for the chosen candidate: does the corpus answer the question at all?
         (The focus features catch the near miss: the passages name the question's subject but
         never the attribute it asks about — 董事长, 营业收入.)"""
@@ -191,12 +203,15 @@ class SentenceEvidence:
             "type_asked": max(best.feature("type"), best.feature("type_missing")),
             "type_novel": best.feature("type_novel"),
             "type_absent": float(asked.qtype in RELIABLE_TYPES and not best.feature("type_novel")),
+            "type_any": max(c.feature("type_novel") for c in candidates),
             "margin": float(ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0)),
-            "meaning": meaning,
+            "meaning": signals.meaning,
             "wants_passage": float(asked.wants_passage),
             "has_focus": float(bool(asked.focus)),
             "best_focus": best.feature("focus"),
             "focus_any": max(c.feature("focus") for c in candidates),
+            "background_margin": 0.0 if signals.background is None
+            else max(c.feature("cos") for c in candidates) - signals.background,
         }
 
 

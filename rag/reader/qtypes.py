@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from rag.textproc import fold, fold_in_place
+
 # Order matters: the first pattern that matches decides (哪一年 is a time, not a generic 哪).
 _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
@@ -20,7 +22,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                           r"\bnumber of\b|\bwhat (is|was|are|were) the (total |overall |annual )?"
                           r"(investment|cost|price|area|population|revenue|output|value|amount|size|length|distance)\b",
                           re.I)),
-    ("person", re.compile(r"谁|哪位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b", re.I)),
+    ("person", re.compile(r"谁|何人|哪一?位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b", re.I)),
     ("org", re.compile(r"哪[家个所些]*(公司|企业|机构|单位|大学|学校|集团|部门|组织)|什么(公司|企业|机构|单位|组织)|"
                        r"which (company|companies|firm|enterprise|organi[sz]ation|institution)|"
                        r"what (company|firm|enterprise|organi[sz]ation)", re.I)),
@@ -90,13 +92,14 @@ _ASKED_UNIT_RE = re.compile(r"(?:多少|几)\s*(?:万亿|千亿|百亿|亿|千�
 
 
 def asked_unit(question: str) -> str | None:
-    """The measuring unit a number question names right after 多少/几, if any."""
-    found = _ASKED_UNIT_RE.search(question)
+    """The measuring unit a number question names right after 多少/几, if any (folded: 個 → 个)."""
+    found = _ASKED_UNIT_RE.search(fold(question))
     return found.group(1) if found else None
 
 
 def measure_unit(question: str) -> re.Pattern[str] | None:
     """The unit pattern a number question's measure calls for, if it names one."""
+    question = fold(question)
     return next((unit for measure, unit in _MEASURES if measure.search(question)), None)
 
 
@@ -118,6 +121,8 @@ def is_passage_lookup(question: str) -> bool:
 
 
 def question_type(question: str) -> str | None:
+    """The kind of answer ``question`` asks for (in any script: the patterns read its folded form)."""
+    question = fold(question)
     if is_passage_lookup(question):
         return None
     for name, pattern in _QUESTION_PATTERNS:
@@ -127,9 +132,11 @@ def question_type(question: str) -> str | None:
 
 
 def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
-    """Spans in ``sentence`` of the kind of thing ``qtype`` asks for (empty when unknown)."""
+    """Spans in ``sentence`` of the kind of thing ``qtype`` asks for (empty when unknown); the
+    patterns read its folded form (Traditional characters, full-width digits), offsets unchanged."""
     if qtype is None:
         return []
+    sentence = fold_in_place(sentence)
     spans = [(m.start(), m.end()) for pattern in _ENTITY_RES[qtype] for m in pattern.finditer(sentence)]
     if qtype == "list":
         spans += enumeration_spans(sentence)
@@ -146,6 +153,7 @@ def enumeration_spans(sentence: str) -> list[tuple[int, int]]:
     """The enumerations in ``sentence`` (电子、包装、医疗、建筑 in 广泛应用于电子、包装、医疗、建筑等领域),
     each trimmed to its items: the words before the first 、 are cut to about one item's length,
     and the last item ends at 等 (or at about one item's length)."""
+    sentence = fold_in_place(sentence)
     spans = []
     for clause in _CLAUSE_RE.finditer(sentence):
         text = clause.group()

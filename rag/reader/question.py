@@ -16,7 +16,7 @@ from rag.reader.qtypes import (
     measure_unit,
     question_type,
 )
-from rag.textproc import fold
+from rag.textproc import fold, fold_in_place
 
 _INTERROGATIVES_RE = re.compile(r"什么|多少|哪些|哪个|哪里|哪儿|哪一|哪|谁|几|何时|何|怎么|怎样|如何|为什么|吗|呢|？|\?")
 _FOCUS_REACH = 4
@@ -52,9 +52,10 @@ class AskedFor:
     def novel_spans(self, text: str) -> list[tuple[int, int]]:
         """Entities of the asked-for kind in ``text`` that the question does not already contain
         (and, for a measured number, that carry the measure's unit)."""
-        spans = [sp for sp in entity_spans(text, self.qtype) if fold(text[sp[0]:sp[1]]) not in self.folded_question]
+        folded = fold_in_place(text)
+        spans = [sp for sp in entity_spans(text, self.qtype) if folded[sp[0]:sp[1]] not in self.folded_question]
         if self.unit is not None:
-            spans = [sp for sp in spans if self.unit.search(text[sp[0]:sp[1]])]
+            spans = [sp for sp in spans if self.unit.search(folded[sp[0]:sp[1]])]
         return spans
 
     def key_span(self, text: str) -> tuple[int, int] | None:
@@ -69,7 +70,8 @@ class AskedFor:
         if self.qtype in ("location", "org", "person"):
             return enumeration_around(text, spans[0]) or spans[0]
         if self.named_unit:
-            return next((sp for sp in spans if self.named_unit in text[sp[0]:sp[1]]), spans[0])
+            folded = fold_in_place(text)
+            return next((sp for sp in spans if self.named_unit in folded[sp[0]:sp[1]]), spans[0])
         return spans[0]
 
 
@@ -90,6 +92,7 @@ _SLOT_STOPS = "，。；：！？、,;:!?（）()"
 _COPULA_RE = re.compile(r"^(?:的|是|为|乃|叫|叫做|称为|称作|名为|即|有|包括|在于)")
 _TRAILING_FUNCTION_RE = re.compile(r"(?:的|是|为|叫|有|乃|在|了)+$")
 _MIN_ANCHOR = 2
+_CATEGORY_REACH = 4  # characters after the question word the answer also replaces (什么季节, 哪个国家)
 _MAX_SLOT = 30
 
 
@@ -98,13 +101,18 @@ def slot_span(folded_question: str, text: str) -> tuple[int, int] | None:
     "L 什么 R", the sentence says "L x R", and x is the answer (车站原名为Y，… for 车站的原名是什么).
     The anchors are the longest end of L and start of R that the sentence repeats."""
     found = _SLOT_WORD_RE.search(folded_question)
-    folded = _fold_by_character(text)
-    if found is None or folded is None:
+    if found is None:
         return None
+    folded = fold_in_place(text)
     left = _TRAILING_FUNCTION_RE.sub("", re.split(f"[{_SLOT_STOPS}]", folded_question[:found.start()])[-1])
     right = re.split(f"[{_SLOT_STOPS}]", folded_question[found.end():])[0]
     start = _after_longest_suffix(left, folded)
     end = _before_longest_prefix(right, folded, start or 0)
+    for skip in range(1, _CATEGORY_REACH + 1):
+        # "什么季节开花": the answer (秋季) takes the place of the question word and its category noun.
+        if end is not None or len(right) - skip < _MIN_ANCHOR:
+            break
+        end = _before_longest_prefix(right[skip:], folded, start or 0)
     if start is None and end is None:
         return None
     if start is None:
@@ -117,13 +125,6 @@ def slot_span(folded_question: str, text: str) -> tuple[int, int] | None:
     if not 0 < end - start <= _MAX_SLOT or fold(text[start:end]) in folded_question:
         return None
     return start, end
-
-
-def _fold_by_character(text: str) -> str | None:
-    """``fold`` applied character by character, so offsets stay those of ``text`` (None if a
-    character folds into several)."""
-    folded = "".join(fold(ch) or " " for ch in text)
-    return folded if len(folded) == len(text) else None
 
 
 def _after_longest_suffix(anchor: str, folded: str) -> int | None:

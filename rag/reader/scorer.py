@@ -89,6 +89,8 @@ class Weights:
     meaning: Model | None  # P(the question is made of words at all), over the question's vector
     meaning_threshold: float
     meaning_model: str | None  # the embedding model the meaning probe was fitted on
+    background: np.ndarray | None = None  # general-knowledge sentence vectors (features.QuestionSignals)
+    background_model: str | None = None  # the embedding model that made them
 
 
 def read_weights(path: Path) -> Weights:
@@ -107,9 +109,21 @@ def read_weights(path: Path) -> Weights:
                 f"computes {list(expected)}; retrain with benchmarks/train_answer.py")
         models[name] = model
     meaning = data.get("meaning")
+    bank = data.get("background")
+    background = None
+    if bank:
+        try:
+            # float16 on disk; float32 in memory, or each question would convert all of it (~7 ms)
+            background = np.load(Path(path).with_name(bank["file"]), allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as error:
+            raise WeightsError(f"cannot read the reader's background bank next to {path}: {error}") from error
+        if background.shape != (bank["sentences"], bank["dimension"]):
+            raise WeightsError(f"the background bank next to {path} has shape {background.shape}, "
+                               f"the weights file says ({bank['sentences']}, {bank['dimension']}); retrain")
     return Weights(**models, meaning=Model.from_dict(meaning, "meaning") if meaning else None,
                    meaning_threshold=float(meaning.get("threshold", 0.5)) if meaning else 0.0,
-                   meaning_model=meaning.get("embedding_model") if meaning else None)
+                   meaning_model=meaning.get("embedding_model") if meaning else None,
+                   background=background, background_model=bank.get("embedding_model") if bank else None)
 
 
 @lru_cache(maxsize=1)

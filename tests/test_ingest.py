@@ -433,6 +433,51 @@ def test_blank_line_after_a_mid_sentence_line_is_a_page_break():
                                                 "第二段从这里开始，内容不短。"]
 
 
+@pytest.mark.parametrize("between", ["\n", "\n\n"])
+@pytest.mark.parametrize(("first", "second"), [
+    ("这座大桥由一位年轻的工程师设计，工程于1892.", "路德维希·普朗特后来回忆了在那里度过的几年时光。"),
+    ("The bridge, designed by a young engineer, was begun in 1892.",  # a comma: not a title line
+     "Ludwig Prandtl later recalled the years he spent there as a student."),
+])
+def test_a_line_ending_in_a_number_and_a_full_stop_ends_its_paragraph(tmp_path, first, second, between):
+    path = tmp_path / "bridge.txt"
+    path.write_text(first + between + second + "\n", encoding="utf-8")
+    [doc], _ = load_file(path, tmp_path)
+    assert [c.text for c in doc.chunks] == [first, second]  # not "in 1892.路德维希…"
+
+
+def test_a_hard_wrapped_paragraph_ending_in_a_number_and_a_full_stop_ends_there():
+    lines = ["这座大桥由一位年轻的工程师设计，建", "造工程开始于1892.", "路德维希·普朗特后来回忆了这段经", "历，他说那是一段难忘的日子。"]
+    assert [b.text for b in reflow(lines)] == ["这座大桥由一位年轻的工程师设计，建造工程开始于1892.",
+                                                "路德维希·普朗特后来回忆了这段经历，他说那是一段难忘的日子。"]
+
+
+@pytest.mark.parametrize("lines", [
+    ["全市规模以上工业增加值同比增长了3.", "5%，高于全省平均水平，成绩来之不", "易，值得肯定。"],  # a wrap
+    ["全市规模以上工业增加值同比增长了3.", "", "5%，高于全省平均水平，成绩来之不", "易，值得肯定。"],  # a page break
+])
+def test_a_decimal_number_broken_at_its_point_is_joined_whole(lines):
+    assert [b.text for b in reflow(lines)] == ["全市规模以上工业增加值同比增长了3.5%，高于全省平均水平，成绩来之不易，值得肯定。"]
+
+
+def test_a_section_number_broken_at_its_point_is_joined_whole():
+    lines = ["具体要求详见本办法第3.", "2节的有关规定，各单位应当认真执", "行，不得擅自变更。"]
+    assert [b.text for b in reflow(lines)] == ["具体要求详见本办法第3.2节的有关规定，各单位应当认真执行，不得擅自变更。"]
+
+
+def test_a_numbered_heading_after_a_line_ending_in_a_number_starts_a_section():
+    text = "大桥由一位年轻的工程师设计，于1892.\n2. 后来的事\n路德维希·普朗特后来回忆了这段经历。"
+    [doc] = parse_text(text, "bridge.txt", "bridge")
+    assert [n.heading for n in doc.sections] == ["2. 后来的事"]
+    assert [(c.text, c.section) for c in doc.chunks] == [("大桥由一位年轻的工程师设计，于1892.", []),
+                                                         ("路德维希·普朗特后来回忆了这段经历。", ["2. 后来的事"])]
+
+
+def test_a_line_that_is_only_an_item_number_stays_with_its_item():
+    lines = ["准备工作分为以下几个步骤，请按顺", "序逐项完成，不要遗漏", "1.", "准备好全部申请材料并仔细核对每一", "项内容。"]
+    assert [b.text for b in reflow(lines)] == ["准备工作分为以下几个步骤，请按顺序逐项完成，不要遗漏1.准备好全部申请材料并仔细核对每一项内容。"]
+
+
 # --- sentences and chunks -----------------------------------------------------------------------
 
 
@@ -526,6 +571,8 @@ def test_sentences_cover_all_text_in_order(text, offset):
     ("restor\u00ad", "ation", "restoration"),  # a soft hyphen is dropped
     ("well-", "known", "well-known"),  # a hyphen is kept
     ("建筑师Henry", "设计", "建筑师Henry设计"),
+    ("增长了3.", "5%", "增长了3.5%"),  # a number broken at its decimal point is mended
+    ("grew by 3.", "5 per cent", "grew by 3.5 per cent"),
 ])
 def test_join_lines(left, right, joined):
     assert join_lines(left, right) == joined

@@ -4,7 +4,10 @@ Text extracted from a newspaper PDF breaks every ~17 characters and at every pag
 mid-sentence and sometimes with a blank line. The rules, checked against the shipped essays:
 
 - a blank line is a paragraph break only after a sentence-final line (``。``, ``！``, ``？``, ``…``,
-  optionally closed by a quote); after any other line it is a page break inside a sentence;
+  a full stop, also after a number ``…in 1892.``; optionally closed by a quote); after any other line
+  it is a page break inside a sentence;
+- a line ending in a number's ``.`` goes on when the next starts with a digit (``增长了3.`` / ``5%``,
+  a decimal or section number broken at its point), and a line that is only ``1.`` is an item's number;
 - without a blank line, a sentence-final line ends its paragraph only when it is clearly shorter
   than the column width (``绿色低碳转型。`` in a 17-character column);
 - a numbered heading (``一、`` ``（一）`` ``第一章`` ``1.`` ``#``) starts at a paragraph start and is
@@ -35,7 +38,9 @@ _MD_HEADING = re.compile(r"(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_LIST_ITEM = re.compile(r"(?:[-*+]|\d+[.)])\s")
 _MD_FENCE = re.compile(r"(```|~~~)")
 
-_SENTENCE_FINAL = re.compile(r"(?:[。！？!?…]|[^.\d]\.)[”’」』）)\"']*$")
+_SENTENCE_FINAL = re.compile(r"(?:[。！？!?…]|[^.]\.)[”’」』）)\"']*$")  # not "...": an ellipsis
+_LIST_NUMBER = re.compile(r"\d{1,2}\.")  # a line that is only "1.": an item's number, its text follows
+_DECIMAL_POINT_END = re.compile(r"\d\.$")  # "增长了3." / "5%": a number broken at its decimal point
 _INNER_STOP = re.compile(r"[。！？；]")
 _CJK_SIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’—…·《》〈〉【】]")
 _NUMBER_THEN_CJK = re.compile(r"[\d.,%]+(?:$|[\u2e80-\u9fff\uff00-\uffef])")  # "4", "24日上午"
@@ -65,7 +70,15 @@ def width(text: str) -> float:
 
 
 def is_sentence_final(line: str) -> bool:
-    return bool(_SENTENCE_FINAL.search(line.rstrip()))
+    """Whether a line ends a sentence: "…in 1892." does, a bare list number "1." does not."""
+    line = line.strip()
+    return bool(_SENTENCE_FINAL.search(line)) and not _LIST_NUMBER.fullmatch(line)
+
+
+def breaks_a_number(left: str, right: str) -> bool:
+    """A line ending in digits and "." followed by one starting with a digit broke a decimal number
+    ("3." / "5%") or a section number ("第3." / "2节"): the lines go on, whatever the stop says."""
+    return bool(_DECIMAL_POINT_END.search(left)) and right[:1].isdigit()
 
 
 def heading_kind(line: str, markdown: bool = False) -> str | None:
@@ -117,6 +130,8 @@ def join_lines(left: str, right: str) -> str:
     a word broken at a soft hyphen is mended, one broken at a hyphen keeps it ("well-" "known")."""
     if left.endswith(_SOFT_HYPHEN):
         return left[:-1] + right
+    if breaks_a_number(left, right):
+        return left + right
     if _CJK_SIDE.match(left[-1]) or _CJK_SIDE.match(right[0]) or _HYPHENATED.search(left):
         return left + right
     return f"{left} {right}"
@@ -198,6 +213,8 @@ class _Reflower:
         """Whether ``line`` continues the paragraph whose last raw line is ``previous``."""
         if self.markdown:
             return not self.blank_before and not _MD_LIST_ITEM.match(line) and not self.in_fence
+        if breaks_a_number(previous, line):
+            return True
         if is_sentence_final(previous):
             return False if self.blank_before else not self._ends_paragraph_here(previous)
         return self.column is not None or width(previous) >= _UNWRAPPED_JOIN_WIDTH

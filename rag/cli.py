@@ -272,7 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", f"Start the web UI and HTTP API on http://{config.DEFAULT_HOST}:{config.DEFAULT_PORT} "
                      "(building a missing index first); it answers only to loopback names, --host and "
                      "--allowed-host.", _cmd_serve)
-    index_opt(p), corpus_opt(p), model_opt(p), engine_opt(p)
+    index_opt(p), model_opt(p), engine_opt(p)
+    p.add_argument("--corpus", type=Path, default=None, metavar="PATH",
+                   help="keep the index up to date with this corpus (default: the one the index was built "
+                        f"from; for a missing index, {config.default_corpus()})")
     p.add_argument("--host", default=config.DEFAULT_HOST, metavar="H", help="address to bind (default: %(default)s)")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="also answer requests addressed to this host name (repeatable; loopback names and "

@@ -586,6 +586,19 @@ def _verify(folder: Path, manifest: dict) -> None:
                                   "(truncated or modified): run `rag build` again")
 
 
+def corpus_to_serve(index_dir: Path, corpus: Path | None) -> Path | None:
+    """The corpus a server keeps ``index_dir`` up to date with: the one given; else the one the index
+    was built from (when it is still there), so that serving someone's index never rebuilds it from
+    the shipped essays; else, for a missing index, the shipped essays. None: serve the index as it is."""
+    if corpus is not None:
+        return Path(corpus)
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return config.default_corpus()
+    built_from = Path(manifest.get("corpus", {}).get("path", ""))
+    return built_from if str(built_from) not in ("", ".") and built_from.exists() else None
+
+
 def ensure_index(index_dir: Path, corpus: Path | None, model: str | None, progress: bool = True,
                  engine: str | None = None) -> None:
     """Build the index when it is missing or stale for ``corpus`` (used by `ask --corpus` and `serve`)."""

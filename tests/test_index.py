@@ -66,6 +66,26 @@ def test_status_is_ok_for_the_same_corpus_and_model(mini_corpus, tmp_path):
     assert index_status(tmp_path / "idx", corpus=mini_corpus).ok
 
 
+def test_a_server_keeps_an_index_to_the_corpus_it_was_built_from(mini_corpus, tmp_path):
+    # `rag serve --index DIR` without --corpus once rebuilt DIR from the shipped essays, replacing
+    # whatever the index held (hours of build at 100k chunks).
+    from rag import config
+    from rag.index import corpus_to_serve, ensure_index
+
+    index_dir = tmp_path / "idx"
+    assert corpus_to_serve(index_dir, None) == config.default_corpus()  # nothing there yet: the essays
+    build_index(mini_corpus, index_dir, progress=False)
+    assert corpus_to_serve(index_dir, None) == mini_corpus
+    assert corpus_to_serve(index_dir, SEEDS) == SEEDS  # asked for explicitly
+    built = (index_dir / CURRENT).resolve()
+    ensure_index(index_dir, corpus_to_serve(index_dir, None), None, progress=False)
+    assert (index_dir / CURRENT).resolve() == built  # not rebuilt
+    assert [d.title for d in load_index(index_dir).corpus.documents] == ["小城图书馆年度报告"]
+    moved = tmp_path / "elsewhere"
+    mini_corpus.rename(moved)
+    assert corpus_to_serve(index_dir, None) is None  # its corpus is gone: served as it is
+
+
 def test_editing_the_corpus_makes_the_index_stale(mini_corpus, tmp_path):
     build_index(mini_corpus, tmp_path / "idx", progress=False)
     (mini_corpus / "report.md").write_text(MINI_TEXT + "\n新增一段。\n", encoding="utf-8")

@@ -281,8 +281,10 @@ def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None,
           host: str = config.DEFAULT_HOST, port: int = config.DEFAULT_PORT, share: bool = False,
           extra_hosts: tuple[str, ...] = (), engine: str | None = None, read_only: bool = False) -> None:
     """Load the index once (building it first when missing or stale) and serve until interrupted."""
+    from rag.index import corpus_to_serve
+
     index_dir = Path(index_dir or config.default_index_dir())
-    corpus = Path(corpus or config.default_corpus())
+    corpus = corpus_to_serve(index_dir, Path(corpus) if corpus else None)
     print(f"loading the index at {index_dir} …", flush=True)
     assistant = Assistant.open(index_dir, corpus=corpus, model=model, progress=True, engine=engine)
     assistant.ask(EXAMPLES[0])  # warm up the tokenizer and the model before the first visitor

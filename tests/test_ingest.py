@@ -329,6 +329,20 @@ def test_another_pdf_style_file_with_bylines_after_the_body():
     assert docs[0].source == "ingest/pdf-essays.txt"
 
 
+@pytest.mark.parametrize(("first_line", "title"), [
+    ("It was begun in 1892.", ""),  # a sentence standing alone is text, not the title
+    ("The Bridge of Apple Inc.", "The Bridge of Apple Inc."),
+    ("营口港的历史", "营口港的历史"),
+])
+def test_a_lone_first_line_is_a_title_unless_it_is_a_sentence(tmp_path, first_line, title):
+    path = tmp_path / "note.txt"
+    path.write_text(f"{first_line}\n\nThe bridge was designed by a young engineer, and it still stands.\n\n"
+                    "它至今仍在使用。\n", encoding="utf-8")
+    [doc], _ = load_file(path, tmp_path)
+    assert doc.title == (title or "note")
+    assert (first_line in doc.chunks[0].text) == (not title)
+
+
 def test_title_before_byline_layout():
     docs, _ = load_file(FIXTURES / "title-first.txt", DATA)
     assert [(d.title, d.author, d.affiliation) for d in docs] == [

@@ -33,6 +33,7 @@ _AUTHOR_ONLY = re.compile(r"(?:作者|撰稿|文)\s*[：:/／]\s*(?P<author>\S.{
 _NOT_IN_TITLE = re.compile(r"[。！？；，,;!?]")
 _MAX_TITLE_LINES = 2
 _MAX_TITLE_WIDTH = 40
+_MIN_SENTENCE_WORDS = 4
 _TITLE_LINE_RATIO = 0.75  # in hard-wrapped text a title line is shorter than the column
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -140,7 +141,14 @@ def _byline(line: str) -> tuple[str, str] | None:
 def _is_title_line(line: str) -> bool:
     line = line.strip()
     return (bool(line) and not _NOT_IN_TITLE.search(line) and width(line) <= _MAX_TITLE_WIDTH
-            and heading_kind(line) is None and _byline(line) is None)
+            and heading_kind(line) is None and _byline(line) is None and not _is_latin_sentence(line))
+
+
+def _is_latin_sentence(line: str) -> bool:
+    """"It was begun in 1892." is a sentence, not a title: several words ending in a full stop after
+    a word that is not capitalised (a title may end in an abbreviation: "The Bridge of Apple Inc.")."""
+    words = line.split()
+    return line.endswith(".") and len(words) >= _MIN_SENTENCE_WORDS and not words[-1][:1].isupper()
 
 
 def _titles_come_first(lines: list[str], first_byline: int) -> bool:

@@ -11,7 +11,9 @@ index it would open before asking it: ``rag.remote``). Unless the server is read
 the API two more: ``/add`` (files) and ``/remove`` (a document id or file name) → what changed
 (``rag.library.Change``) or ``{"error": ...}``; both go through ``Assistant.update``, the same index
 update as `rag add` / `rag remove`, one at a time. Every request passes the guard (ui/guard.py)
-first; what the page does beyond Gradio's components (the answering state, ``?q=`` in the address,
+first. The corpus panel and the filter list the first ``SHOWN`` documents; past that, a search box
+on each finds the others on the server, so that the page stays small whatever the corpus. What the
+page does beyond Gradio's components (the answering state, ``?q=`` in the address,
 copy citation, scrolling, the two-click remove) is ui/page.js.
 """
 
@@ -45,7 +47,8 @@ CONCURRENCY = 4
 HISTORY_SIZE = 20  # questions kept in "this session"
 #: Documents listed in the corpus panel and offered by the filter at a time; a search (on the server)
 #: finds the others. Listing all 61,016 documents of a 100k-chunk index made the page's config 28.5 MB,
-#: and Gradio's startup check of the page timed out (`rag serve` failed 2 of 3 times).
+#: and Gradio's startup check of the page timed out (`rag serve` failed 2 of 3 times); now 0.3 MB.
+#: A search of those 61,016 documents takes ~0.1 s (find_documents, on one busy core).
 SHOWN = 150
 EXAMPLES = [
     "营口有多少个千亿级产业集群？",

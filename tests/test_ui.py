@@ -140,6 +140,28 @@ def test_corpus_panel_over_its_budget_lists_sections_only(monkeypatch):
     assert "<li>一、安全</li>" in html and 'class="reader"' not in html
 
 
+def test_corpus_panel_of_a_part_of_the_corpus_says_how_many_and_escapes_the_search():
+    assert "corpus-count" not in render.render_corpus([_document()])  # all of it: no line
+    html = render.render_corpus([_document()], total=61_016)
+    assert "共 61016 篇文档，显示前 1 篇 · 61,016 documents, showing the first 1; search to find the others" in html
+    assert "1 document matches “作者”" in render.render_corpus([_document()], total=1, query="作者")
+    html = render.render_corpus([], total=0, query="<b>x</b>")
+    assert "No document matches “&lt;b&gt;x&lt;/b&gt;”" in html and "<b>" not in html
+
+
+def test_documents_are_found_by_every_word_in_title_author_or_file_and_counted():
+    from ui.app import filter_choices, find_documents
+
+    docs = [Document(f"d{i}", f"folder/file{i}.md", f"标题{i}", "Zhang San" if i % 2 else "李四", "", "正文")
+            for i in range(10)]
+    found, total = find_documents(docs, "zhang FILE", limit=2)
+    assert [d.doc_id for d in found] == ["d1", "d3"] and total == 5
+    assert find_documents(docs, "  ", limit=3) == (docs[:3], 10)
+    assert find_documents(docs, "正文") == ([], 0)  # titles, not texts: the question box searches those
+    choices, value = filter_choices(docs, "标题9", ["d2", "gone", "d2"])
+    assert value == ["d2"] and choices == [("《标题2》 · 李四", "d2"), ("《标题9》 · Zhang San", "d9")]
+
+
 def test_evidence_marks_the_quotation_and_key_span_where_they_stand():
     html = render.render_evidence(_response(), ["码头"], {"d": _document()})
     passage_text = html[html.index('class="passage-text"'):html.index("<details")]
@@ -207,6 +229,18 @@ def test_api_exposes_only_ask_and_index(client, seed_index):
     served = client.predict(api_name="/index")
     assert served == {"build": str((seed_index / "current").resolve()), "model": "multilingual-e5-small",
                       "engine": "ctranslate2-int8"}
+
+
+@pytest.mark.slow
+def test_the_page_lists_and_offers_every_essay_without_search_boxes(seed_server):
+    from urllib.request import urlopen
+
+    with urlopen(seed_server.rstrip("/") + "/config", timeout=30) as reply:
+        config = json.loads(reply.read())
+    props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if "props" in c}
+    assert [value for _, value in props["rag-filter"]["choices"]] == [f"yingkou-essays-2025#{i}" for i in (1, 2, 3)]
+    assert props["rag-corpus"]["value"].count('class="doc"') == 3 and "corpus-count" not in props["rag-corpus"]["value"]
+    assert props["rag-corpus-search"]["visible"] is False and props["rag-filter-search"]["visible"] is False
 
 
 @pytest.mark.slow

@@ -276,8 +276,9 @@ def render_evidence(response: Response, keywords: list[str], documents: dict[str
 # ------------------------------------------------------------------ corpus
 
 #: Documents are shown in full in the corpus panel until their text adds up to this many characters
-#: (the page carries them all); later ones list their sections only.
-READER_BUDGET_CHARS = 400_000
+#: (the page carries them all, in its config too: 150,000 CJK characters are ~450 KB of its UTF-8,
+#: under the 1 MB the page is kept to); later ones list their sections only.
+READER_BUDGET_CHARS = 150_000
 
 
 def _section_id(doc_index: int, node_index: int) -> str:
@@ -329,11 +330,14 @@ def document_extent(doc: Document) -> str:
     return f"{pages} · {paragraphs}"
 
 
-def render_corpus(documents: list[Document], removable: bool = False) -> str:
+def render_corpus(documents: list[Document], removable: bool = False, total: int | None = None,
+                  query: str = "") -> str:
     """The documents with title, author and extent; each opens to its table of contents (headings that
     jump to their section) and its text to read. ``removable``: each has a remove button (ui/page.js
-    asks for a second click before it removes)."""
-    rows = []
+    asks for a second click before it removes). ``documents`` may be a part of the corpus (the first
+    ones, or the first that match ``query``) of ``total`` (that match): then a line above says so."""
+    total = len(documents) if total is None else total
+    rows = [_corpus_count(len(documents), total, query)] if query or total > len(documents) else []
     budget = READER_BUDGET_CHARS
     for i, doc in enumerate(documents):
         who = " · ".join(x for x in (doc.author, doc.affiliation) if x)
@@ -352,6 +356,20 @@ def render_corpus(documents: list[Document], removable: bool = False) -> str:
             f'<div class="toc">{_toc(doc.sections, ids) or "<p>(no sections)</p>"}</div>{reader}</details>'
         )
     return f'<div class="corpus">{"".join(rows)}</div>'
+
+
+def _corpus_count(shown: int, total: int, query: str) -> str:
+    """The line above a part of the corpus: how many documents there are (or match ``query``) and
+    how many are shown."""
+    if query and not total:
+        return f'<p class="corpus-count">没有匹配“{_esc(query)}”的文档 · No document matches “{_esc(query)}”</p>'
+    zh = f"{total} 篇匹配“{_esc(query)}”" if query else f"共 {total} 篇文档"
+    en = (f"{total:,} {'document matches' if total == 1 else 'documents match'} “{_esc(query)}”" if query
+          else f"{total:,} documents")
+    if shown < total:
+        zh += f"，显示前 {shown} 篇"
+        en += f", showing the first {shown:,}" + ("" if query else "; search to find the others")
+    return f'<p class="corpus-count">{zh} · {en}</p>'
 
 
 def document_choice(doc: Document) -> tuple[str, str]:

@@ -92,6 +92,7 @@ details.context summary { cursor: pointer; font-size: .85rem; color: #7f1d1d; }
 .corpus details[open] > summary::before { transform: rotate(90deg); }
 .corpus summary > span { margin-right: .5rem; }
 .doc-title { font-weight: 600; }
+.corpus-count { margin: 0 0 .3rem; font-size: .85rem; color: var(--body-text-color-subdued); }
 .doc-author, .doc-meta { font-size: .85rem; color: var(--body-text-color-subdued); }
 .doc-remove { margin-left: .3rem; padding: 0 .45rem; font-size: .78rem; line-height: 1.5; cursor: pointer;
               border: 1px solid var(--border-color-primary); border-radius: 6px; background: transparent;

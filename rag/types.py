@@ -153,6 +153,13 @@ class Corpus:
             table = self.__dict__["_by_id"] = (self.documents, len(self.documents), by_id)
         return table[2][doc_id]
 
+    def get(self, doc_id: str) -> Document | None:
+        """The document with ``doc_id``, or None when the corpus has none (removed meanwhile)."""
+        try:
+            return self.document(doc_id)
+        except KeyError:
+            return None
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -125,7 +125,9 @@ def create_app(assistant: Assistant, read_only: bool = False) -> gr.Blocks:
             log.exception("answering %r failed", echo(question))
             return render.render_server_error(), "", False
         words = keywords(response.question)
-        documents = {d.doc_id: d for d in assistant.documents}
+        corpus = assistant.index.corpus
+        shown = {p.doc_id for p in response.passages} | ({response.answer.citation.doc_id} if response.answer else set())
+        documents = {d: doc for d in shown if (doc := corpus.get(d))}  # not every document: 60k at scale
         cited = documents.get(response.answer.citation.doc_id) if response.answer else None
         return (render.render_answer(response) + pages.page_view_html(response.answer, cited),
                 render.render_evidence(response, words, documents), True)

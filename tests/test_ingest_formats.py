@@ -463,7 +463,7 @@ def test_the_answer_card_offers_the_page_inline(pdf_corpus):
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium is not installed")
 def test_the_page_shows_the_quote_on_its_pdf_page(pdf_index, shared_cache, tmp_path):
     from playwright.sync_api import sync_playwright
-    from test_page import CHROMIUM_ARGS, _ask, _page
+    from test_page import CHROMIUM_ARGS, _ask, _open_page_view, _page
 
     from conftest import running_app
 
@@ -473,11 +473,7 @@ def test_the_page_shows_the_quote_on_its_pdf_page(pdf_index, shared_cache, tmp_p
             _ask(page, README_QUESTIONS[0])
             answer = page.locator("#rag-answer")
             assert "p. 3" in answer.locator(".cite").first.inner_text()
-            answer.locator("details.pageview summary").click()
-            image = answer.locator("details.pageview[open] img")
-            image.wait_for(timeout=10_000)
-            assert image.evaluate("img => img.complete && img.naturalWidth") > 800
-            page.screenshot(path=str(tmp_path / "page-view.png"), full_page=True)
+            _open_page_view(answer, tmp_path / "page-view.png")
         browser.close()
     assert (tmp_path / "page-view.png").stat().st_size > 10_000
 

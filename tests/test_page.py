@@ -81,6 +81,15 @@ def _ask(page, question: str) -> None:
     _wait_for_new_answer(page, before)
 
 
+def _open_page_view(answer, screenshot: Path) -> None:
+    """Open the answer's "view on page" and check that the rendered page image loads."""
+    answer.locator("details.pageview summary").click()
+    image = answer.locator("details.pageview[open] img")
+    image.wait_for(timeout=10_000)
+    assert image.evaluate("img => img.complete && img.naturalWidth") > 800
+    answer.page.screenshot(path=str(screenshot), full_page=True)
+
+
 def _settles(page, script: str, arg: object) -> bool:
     """Whether ``script(arg)`` becomes true within 5 s (the page scrolls and folds asynchronously)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout

@@ -284,7 +284,7 @@ def test_a_read_only_server_has_no_panel_and_refuses_uploads_and_the_add_api(see
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (run `make browser`)")
 def test_on_the_page_a_pdf_is_dropped_in_asked_about_seen_on_its_page_and_removed(writable, files, tmp_path):
     from playwright.sync_api import sync_playwright
-    from test_page import CHROMIUM_ARGS, _ask, _page
+    from test_page import CHROMIUM_ARGS, _ask, _open_page_view, _page
 
     from ui.screenshot import add_on_page
 
@@ -304,11 +304,7 @@ def test_on_the_page_a_pdf_is_dropped_in_asked_about_seen_on_its_page_and_remove
             answer = page.locator("#rag-answer")
             assert "137户" in answer.locator("blockquote").inner_text()
             assert "p. 3" in answer.locator(".cite").first.inner_text()
-            answer.locator("details.pageview summary").click()
-            image = answer.locator("details.pageview[open] img")
-            image.wait_for(timeout=10_000)
-            assert image.evaluate("img => img.complete && img.naturalWidth") > 800
-            page.screenshot(path=str(tmp_path / "upload-page-view.png"), full_page=True)
+            _open_page_view(answer, tmp_path / "upload-page-view.png")
 
             button = corpus.locator("details.doc").nth(1).locator(".doc-remove")
             button.click()

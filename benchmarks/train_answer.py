@@ -19,6 +19,9 @@ What is learned:
 - ``abstain`` / ``abstain_cross``: logistic regression whose output is the answer's confidence, the
   probability that the quote holds the answer (label 1 only when it does). The threshold is set so
   that ``--keep`` of the answerable contexts are answered.
+- ``background.npy`` (not learned, sampled): 2,000 sentence vectors each of trial and DRCD, the
+  general-knowledge bank behind the ``background_margin`` feature; a training question's best
+  cosine to it leaves out its own article's sentences.
 - ``meaning``: a linear probe over the question's vector: words (questions of every set above,
   titles, English sentences) vs. strings that are no words at all (seeded generators below plus the
   mash/latin/cjk/mixed kinds of gibberish_train.jsonl). Threshold: keep 99.7% of word strings out of fold.

@@ -435,38 +435,34 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def made_once(target: Path, finished: Callable[[Path], object], make: Callable[[], None]) -> Path:
-    """``target``, made by ``make`` unless ``finished(target)`` says it already is; one process makes
-    it at a time (a lock beside it), the others wait and find it finished."""
+def made_once(target: Path, finished: Callable[[Path], object], build: Callable[[Path], None]) -> Path:
+    """``target``, made unless ``finished(target)`` says it already is: ``build`` fills a temporary
+    folder beside it (writing its marker last), which then replaces ``target`` by a rename. One process
+    makes it at a time (a lock beside it); the others wait and find it finished."""
     if finished(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(target.parent / f".{target.name}.lock"):
         if not finished(target):  # another process may have finished while we waited
-            make()
+            building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+            try:
+                build(building)
+                if target.exists():  # an unfinished or outdated folder
+                    shutil.rmtree(target)
+                os.replace(building, target)
+            except BaseException:
+                shutil.rmtree(building, ignore_errors=True)
+                raise
     return target
 
 
 def ensure_converted(source: Path | None = None) -> Path:
     """The converted bundled model's folder, converting it first if no finished one exists."""
-    target = converted_model_dir()
-    return made_once(target, read_marker, lambda: _convert_atomically(source or bundled_weights(), target))
+    source = source or bundled_weights()
 
+    def build(folder: Path) -> None:
+        write_model(source, folder)
+        _write_json(folder / MARKER, {"converter_version": CONVERTER_VERSION, "source": str(source),
+                                      "source_bytes": source.stat().st_size})
 
-def _convert_atomically(source: Path, target: Path) -> None:
-    """Build in a temporary folder beside ``target``, write the marker last, then rename into place."""
-    building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        write_model(source, building)
-        marker = {
-            "converter_version": CONVERTER_VERSION,
-            "source": str(source),
-            "source_bytes": source.stat().st_size,
-        }
-        _write_json(building / MARKER, marker)
-        if target.exists():  # an unfinished or outdated folder
-            shutil.rmtree(target)
-        os.replace(building, target)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+    return made_once(converted_model_dir(), read_marker, build)

@@ -29,7 +29,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,35 +75,28 @@ def ensure_ct2(source: Path, announce: bool = True) -> Path:
     """The int8 folder for the sentence-transformers folder ``source``, converting it first if needed."""
     target = ct2_model_dir(source)
 
-    def make() -> None:
+    def build(folder: Path) -> None:
         if announce:
             print("preparing the fast int8 engine for the bundled model (once, ~15 s)…", file=sys.stderr,
                   flush=True)
-        _convert_atomically(source, target)
+        _build_int8_folder(source, folder)
 
-    return made_once(target, read_marker, make)
+    return made_once(target, read_marker, build)
 
 
-def _convert_atomically(source: Path, target: Path) -> None:
-    building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        result = subprocess.run([sys.executable, "-m", "rag.ct2", str(source), str(building)],
-                                capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-        if result.returncode != 0:
-            lines = (result.stderr or result.stdout).strip().splitlines()
-            raise ModelError(f"cannot convert {source} for the int8 engine: "
-                             f"{lines[-1] if lines else 'the converter failed'}")
-        shutil.copy2(source / "tokenizer.json", building / "tokenizer.json")
-        (building / SENTENCEPIECE).write_bytes(sentencepiece_model(building / "tokenizer.json"))
-        meta = {"engine_version": ENGINE_VERSION, "source": str(source), **sentence_transformers_setup(source)}
-        check_tokens(building, meta["max_seq_length"])
-        (building / MARKER).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-        if target.exists():  # an unfinished or outdated folder
-            shutil.rmtree(target)
-        os.replace(building, target)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+def _build_int8_folder(source: Path, building: Path) -> None:
+    """Convert in a child process (its peak memory goes with it), then the tokenizer and the marker."""
+    result = subprocess.run([sys.executable, "-m", "rag.ct2", str(source), str(building)],
+                            capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise ModelError(f"cannot convert {source} for the int8 engine: "
+                         f"{lines[-1] if lines else 'the converter failed'}")
+    shutil.copy2(source / "tokenizer.json", building / "tokenizer.json")
+    (building / SENTENCEPIECE).write_bytes(sentencepiece_model(building / "tokenizer.json"))
+    meta = {"engine_version": ENGINE_VERSION, "source": str(source), **sentence_transformers_setup(source)}
+    check_tokens(building, meta["max_seq_length"])
+    (building / MARKER).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def sentence_transformers_setup(folder: Path) -> dict[str, Any]:

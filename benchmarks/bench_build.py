@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.record import record  # noqa: E402
 from rag.ct2 import ENGINE as CT2  # noqa: E402
 from rag.embed import SENTENCE_TRANSFORMERS, load_model  # noqa: E402
 from rag.ingest import load_corpus  # noqa: E402
@@ -119,10 +120,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         for name, path in corpora.items():
             results["corpora"][name] = measure(name, Path(path), engines, Path(tmp) / name.replace(" ", "_"))
-    results["load_average_after"] = os.getloadavg()[0]
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(markdown(results))
+    record(args.output, results, markdown)
     return 0
 
 

@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.record import record  # noqa: E402
 from rag.ct2 import ENGINE as CT2  # noqa: E402
 from rag.embed import SENTENCE_TRANSFORMERS, load_model  # noqa: E402
 
@@ -131,10 +132,7 @@ def main() -> int:
         speed, vectors = throughput(models, texts, args.rounds)
         results["throughput"][label] = {"texts": len(texts), "chars": sum(map(len, texts)), **speed,
                                         "fidelity": fidelity(vectors[CT2], vectors[SENTENCE_TRANSFORMERS])}
-    results["load_average_after"] = os.getloadavg()[0]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(markdown(results))
+    record(RESULTS, results, markdown)
     return 0
 
 

@@ -26,6 +26,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.record import record  # noqa: E402
 from rag.ct2 import ENGINE as CT2  # noqa: E402
 from rag.embed import SENTENCE_TRANSFORMERS  # noqa: E402
 from rag.remote import ServerUnavailable, call  # noqa: E402
@@ -110,10 +111,7 @@ def main() -> int:
                 served = {"error": str(error)}
             results["engines"][engine] = {"cold_rag_ask_s": cold, **served}
             print(engine, json.dumps(results["engines"][engine]), file=sys.stderr, flush=True)
-    results["load_average_after"] = os.getloadavg()[0]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(markdown(results))
+    record(RESULTS, results, markdown)
     return 0
 
 

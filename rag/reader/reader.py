@@ -64,6 +64,8 @@ class Reader:
         self.quoter = Quoter(self.evidence)
         self.corpus_cjk = cjk_ratio("".join(c.text[:200] for c in index.chunks[:500]))
         self.dimension = index.sentences.vectors.shape[1] if len(index.sentences.vectors) else 0
+        self._bank_of: np.ndarray | None = None  # the background bank _bank_search was made from
+        self._bank = None
 
     # ------------------------------------------------------------ evidence
 
@@ -91,7 +93,7 @@ class Reader:
     def _bank_search(self, bank: np.ndarray):
         """The bank as an exact FAISS index, made once per bank (numpy's matrix–vector product
         took 3–7 ms on a busy machine, FAISS 0.1 ms)."""
-        if getattr(self, "_bank_of", None) is not bank:
+        if self._bank_of is not bank:
             import faiss
 
             search = faiss.IndexFlatIP(bank.shape[1])

@@ -213,3 +213,9 @@ def test_a_background_bank_that_does_not_fit_its_weights_is_refused(tmp_path):
     (tmp_path / "weights.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(WeightsError, match="background"):
         read_weights(tmp_path / "weights.json")
+
+
+def test_the_asked_unit_is_any_unit_a_counted_number_carries():
+    # 多少册 names 册 (it was missing from a shorter list of its own): the span is 18万册, not 12个.
+    text = "2025年，我区共建成社区图书馆12个，藏书总量达到18万册。"
+    assert text[slice(*key_span("社区图书馆有多少册藏书？", text))] == "18万册"

@@ -39,7 +39,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
 _UNIT = (r"(?:%|％|‰|个百分点|元|美元|户|家|个|名|位|项|座|条|种|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|米|公里|千米|平方米|"
-         r"平方公里|亩|公顷|年|岁|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|篇|本)")
+         r"平方公里|亩|公顷|年|岁|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|篇|本|册)")
 # A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级).
 # A lone 一 before a measure word is mostly an article (一批企业 "a group of firms"), not a count.
 NUMBER_RE = re.compile(rf"(?<![第\d.,])(?!\d{{4}}\s*年)(?!一(?![{_CN_NUM}]))(?:\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十][{_CN_NUM}]*)\s*(?:多|余)?"
@@ -87,8 +87,8 @@ _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 
 # 多少元, 几户: the unit a question writes after its question word. Counters such as 个/家/项 are left
 # out: the text often counts the same things with another one.
-_ASKED_UNIT_RE = re.compile(r"(?:多少|几)\s*(?:万亿|千亿|百亿|亿|千万|百万|万|千)?\s*"
-                            r"(%|个百分点|美元|元|户|人次|人|吨|千瓦|兆瓦|公里|千米|平方公里|平方米|米|亩|公顷|岁|倍)")
+# The unit a number question names after 多少/几: any of the units a counted number may carry.
+_ASKED_UNIT_RE = re.compile(rf"(?:多少|几)\s*{_MAGNITUDE}?\s*({_UNIT})")
 
 
 def asked_unit(question: str) -> str | None:

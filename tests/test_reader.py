@@ -15,7 +15,7 @@ import pytest
 from conftest import PROJECT_ROOT
 from rag.assistant import Assistant
 from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, SentenceEvidence, laid_out
-from rag.reader.qtypes import enumeration_spans
+from rag.reader.qtypes import enumeration_spans, question_type
 from rag.reader.question import bigrams, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
 from rag.textproc import fold
@@ -172,13 +172,33 @@ def test_sentence_evidence_is_computed_when_read_and_equals_the_eager_values(see
     assert len(evidence.text) == len(s.chunk)
     with pytest.raises(IndexError):
         evidence.text[len(s.chunk)]
+
+
 @pytest.mark.parametrize(("question", "sentence", "expected"), [
     ("劉少奇在何時病逝?", "1969年11月12日凌晨6時45分，劉少奇病逝，享年71歲。", "1969年11月12日"),
     ("該公司共有幾個子公司？", "該公司共有１２個子公司。", "１２個"),
+    # numbers and times written out, fractions, named periods, durations
+    ("該國人口有多少？", "全國人口達六億七千多萬，居世界第三。", "六億七千多萬"),
+    ("普魯士佔有多少比例的土地？", "普魯士佔有北德意志邦聯五分之四的土地和人口。", "五分之四"),
+    ("這些星系距離地球多遠？", "這些星系距離地球至少一億光年。", "一億光年"),
+    ("勤政殿的原建築在何時被拆除?", "勤政殿於中華民國初年被拆除。", "中華民國初年"),
+    ("這種恐龍生活在什麼時候？", "牠生活於上白堊紀早期的北美洲。", "上白堊紀早期"),
+    ("早在多久以前就有人聚落於此?", "早在八千多年前便有人聚落於此。", "八千多年前"),
+    ("麻省理工的放射實驗室於西元幾年成立?", "放射實驗室成立於1940年，位於劍橋。", "1940年"),
 ])
 def test_traditional_and_full_width_questions_get_their_answer_kind(question, sentence, expected):
     # The patterns read the folded text (Simplified, half-width); the span is one of the original text.
     assert sentence[slice(*key_span(question, sentence))] == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("麻省理工的放射實驗室於西元幾年成立?", "time"),  # a year, not a count of years
+    ("紅、藍和綠按一定比例混合會得到什麼顏色的光?", None),  # 比例 is not what is asked
+    ("在中世紀早期的幾百年中，歐洲經濟最發達的是哪一個國家?", "location"),
+    ("西藏的雅魯藏布江流域面積占總面積的比例是？", "number"),  # asks for nothing else
+])
+def test_words_that_suggest_a_number_do_not_outrank_the_question_word(question, expected):
+    assert question_type(question) == expected
 
 
 def test_fold_in_place_keeps_every_offset():

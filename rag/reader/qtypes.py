@@ -14,11 +14,12 @@ from rag.textproc import fold, fold_in_place
 # Order matters: the first pattern that matches decides (哪一年 is a time, not a generic 哪).
 _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
+                        r"(?:西元|公元)前?\s*(?:几|多少)\s*年|"
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
     ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|"
                            r"\brank(s|ed)? (in|among|within)\b", re.I)),
-    ("number", re.compile(r"多少|(?<!哪)几[个户家名项座条种所位次倍岁亿万千百十]?|多大|多高|多长|多重|多远|多深|多宽|"
-                          r"百分之|比例|\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
+    ("number", re.compile(r"多少|(?<!哪)几(?![百千万亿])[个户家名项座条种所位次倍岁类十]?|多大|多高|多长|多重|多远|多深|多宽|"
+                          r"\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
                           r"\bnumber of\b|\bwhat (is|was|are|were) the (total |overall |annual )?"
                           r"(investment|cost|price|area|population|revenue|output|value|amount|size|length|distance)\b",
                           re.I)),
@@ -26,7 +27,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("org", re.compile(r"哪[家个所些]*(公司|企业|机构|单位|大学|学校|集团|部门|组织)|什么(公司|企业|机构|单位|组织)|"
                        r"which (company|companies|firm|enterprise|organi[sz]ation|institution)|"
                        r"what (company|firm|enterprise|organi[sz]ation)", re.I)),
-    ("location", re.compile(r"哪里|哪儿|在哪(?![些个几种类方])|什么地方|哪个(城市|省|国家|地区)|哪座|\bwhere\b|which (city|province|country|region)",
+    ("location", re.compile(r"哪里|哪儿|在哪(?![些个几种类方])|什么地方|哪一?个(城市|省|国家|地区)|哪座|\bwhere\b|which (city|province|country|region)",
                             re.I)),
     ("reason", re.compile(r"为什么|为何|何以|怎么会|什么原因|原因是|原因有|缘故|\bwhy\b|\bwhat (is|are|was|were) the reasons?\b|"
                           r"\bfor what reason\b", re.I)),
@@ -34,21 +35,36 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                           r"\bin what way\b|\bby what means\b|\bwhat (did|does|do|should|can|will) .{2,60}\b(do|take|adopt)\b|"
                           r"\bwhat (measures|steps|actions)\b", re.I)),
     ("list", re.compile(r"哪些|哪几|有什么|包括什么|包含什么|\bwhat are\b|\bwhich\b.*\b(are|were)\b|\blist\b", re.I)),
+    # Words that suggest a number without asking for one (按一定比例混合会得到什么颜色, 在几百年中…哪一个):
+    # only a question that asks for nothing else wants a number for them.
+    ("number", re.compile(r"^(?!.*(?:什么|哪|谁|怎|如何|为何|何时|何人|\bwh|\bhow\b)).*(?:百分之|比例|几[百千万亿])", re.I | re.S)),
 ]
 
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
-_UNIT = (r"(?:%|％|‰|个百分点|元|美元|户|家|个|名|位|项|座|条|种|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|米|公里|千米|平方米|"
-         r"平方公里|亩|公顷|年|岁|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|篇|本|册)")
-# A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级).
+_UNIT = (r"(?:%|％|‰|个百分点|元|美元|日元|欧元|港元|英镑|户|家|个月|个|名|位|项|座|条|种|类|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|平方公里|平方米|"
+         r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|年|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
+         r"篇|本|册|套|张|只|头|匹|颗|棵|首|场|间|份|成|(?i:km²|m²|km|cm|mm|kg|m|g|t|kw|mw|gw)(?![A-Za-z]))")
+_CN_COUNT = rf"[零〇一二两三四五六七八九十][{_CN_NUM}]*"
+# A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级); a fraction
+# (五分之一, 百万分之一); a written-out number with a magnitude (六亿七千多万).
 # A lone 一 before a measure word is mostly an article (一批企业 "a group of firms"), not a count.
-NUMBER_RE = re.compile(rf"(?<![第\d.,])(?!\d{{4}}\s*年)(?!一(?![{_CN_NUM}]))(?:\d+(?:[.,]\d+)*|[零〇一二两三四五六七八九十][{_CN_NUM}]*)\s*(?:多|余)?"
+NUMBER_RE = re.compile(rf"(?<![第\d.,])(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)分之(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)|一半|半数"
+                       rf"|(?<![第\d.,])(?!\d{{4}}\s*年)(?!一(?![{_CN_NUM}]))(?:\d+(?:[.,]\d+)*|{_CN_COUNT})\s*(?:多|余)?"
                        rf"\s*{_MAGNITUDE}?\s*{_UNIT}"
                        rf"|(?<![第\d.,])\d+(?:[.,]\d+)*\s*(?:多|余)?\s*{_MAGNITUDE}"
+                       rf"|(?<![第{_CN_NUM}])[一二两三四五六七八九][{_CN_NUM}]*[十百千万亿](?:多|余)?{_MAGNITUDE}?"
                        rf"|(?<![第\d.,])\d+(?:[.,]\d+)*(?![\d.,]|\s*[年月日号])")
-TIME_RE = re.compile(r"(?:公元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*[日号])?(?:\s*[至到-]\s*\d{1,2}\s*[日号])?"
+_PERIOD_END = r"(?:时期|时代|期间|年间|初年|末年|初期|末期|中期|后期|前期|早期|晚期|前夕|年代|以来|纪)"
+TIME_RE = re.compile(r"(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*[日号])?(?:\s*[至到-]\s*\d{1,2}\s*[日号])?"
                      r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*世纪(?:\d{1,2}\s*年代)?|[春夏秋冬]季|春节前夕|"
-                     r"(?:上|下|中)?半年|\d{1,2}\s*月(?:份)?|[一二三四五六七八九十〇零]{2,4}年")
+                     r"(?:上|下|中)?半年|\d{1,2}\s*月(?:份)?|[一二三四五六七八九十〇零]{2,4}年"
+                     # durations and how long ago: 8小时, 不足两年, 八千多年前
+                     rf"|(?:\d+(?:\.\d+)?|{_CN_COUNT})\s*(?:多|余)?\s*(?:个月|年|周|星期|天|小时|分钟|秒)(?:以前|以后|之前|之后|前|后)?"
+                     r"|[正一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号]?)?|\d{1,2}[:：]\d{2}"
+                     # a named period: 清朝末年, 美国大萧条时期, 上白垩纪早期 (the name after 在/于/是… or a break)
+                     rf"|(?:(?<=[在于自从到至是为约，。；：、（\s])|^)(?:(?![在于自从到至是为约的])[\u4e00-\u9fff\d]){{1,8}}?{_PERIOD_END}"
+                     r"(?:[早中晚末初]期)?")
 ORG_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()]{2,24}?(?:股份有限公司|有限责任公司|有限公司|公司|集团|大学|学院|研究院|研究所|"
                     r"委员会|党校|政府|银行|协会|中心|医院|分公司|部|局|厅|署)")
 # 排名第四, 第3批, 第十届: the rank itself (the number pattern leaves out what follows 第).
@@ -75,13 +91,13 @@ _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
 # The first matching measure decides (增长率 is a rate even when the question says GDP).
 _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (re.compile(r"增长率|增速|比例|比重|占比|百分之|\b(rate|percentage|share)\b", re.I), re.compile(r"%|％|百分|成")),
-    (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷")),
+    (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷|²|㎡")),
     (re.compile(r"人口|\bpopulation\b", re.I), re.compile(r"人")),
     (re.compile(r"气温|温度|\btemperature\b", re.I), re.compile(r"度|℃")),
     (re.compile(r"投资|收入|产值|GDP|金额|资金|价格|票价|费用|成本|营收|\b(price|cost|invest\w*|revenue|income)\b", re.I),
-     re.compile(r"元")),
-    (re.compile(r"距离|多远|长度|\b(distance|how far|length)\b", re.I), re.compile(r"米|公里")),
-    (re.compile(r"重量|多重|\bweigh", re.I), re.compile(r"吨|克|斤")),
+     re.compile(r"元|镑|美金")),
+    (re.compile(r"距离|多远|长度|\b(distance|how far|length)\b", re.I), re.compile(r"米|公里|公尺|光年|英里|海里|(?i:km|cm|mm|m)(?![A-Za-z²])")),
+    (re.compile(r"重量|多重|\bweigh", re.I), re.compile(r"吨|克|斤|磅|(?i:kg|t)(?![A-Za-z])")),
 ]
 
 

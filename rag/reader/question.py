@@ -54,8 +54,9 @@ class AskedFor:
         (and, for a measured number, that carry the measure's unit)."""
         folded = fold_in_place(text)
         spans = [sp for sp in entity_spans(text, self.qtype) if folded[sp[0]:sp[1]] not in self.folded_question]
-        if self.unit is not None:
-            spans = [sp for sp in spans if self.unit.search(folded[sp[0]:sp[1]])]
+        if self.unit is not None:  # a number in another unit is not the measure asked (10家 for 面积)
+            measured = [sp for sp in spans if self.unit.search(folded[sp[0]:sp[1]])]
+            spans = measured or [sp for sp in spans if _BARE_NUMBER_RE.match(folded[sp[0]:sp[1]])]
         return spans
 
     def key_span(self, text: str) -> tuple[int, int] | None:
@@ -85,6 +86,9 @@ class AskedFor:
 
 
 _CLAUSE_ENDS = "，。；：！？,;:!?"
+# Without a number in the measure's unit, one that carries no unit at all (六亿七千多万 for 人口,
+# 五分之四 for 比例) may be the measure asked.
+_BARE_NUMBER_RE = re.compile(r"[\d.,零〇一二两三四五六七八九十百千万亿多余分之半数\s]+$")
 
 
 _SLOT_WORD_RE = re.compile(r"什么|哪些|哪个|哪里|哪儿|哪一|哪|谁|多少|几|何时|何地|何")

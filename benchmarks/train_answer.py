@@ -549,7 +549,7 @@ def fit_all(contexts: list[Context], base: Weights, keep: float) -> Weights:
     outcomes they give (same-script questions keep ``keep`` of their answerable contexts, English
     ones ENGLISH_KEEP). The English decision leaves the bench translations out: with the dense
     evidence alone it cannot tell them from the same question asked of the corpus without its
-    article (out of fold, 78% of those answered), and pooling them set a threshold that refused
+    article (out of fold, 95–97% of those answered), and pooling them set a threshold that refused
     30–37% of the English questions about the essays (15% without them)."""
     sentence, sentence_cross = sentence_models(contexts)
     weights = with_models(base, sentence=sentence, sentence_cross=sentence_cross)

@@ -9,7 +9,10 @@ full-width forms to half-width (NFKC), so ``營口`` and ``营口``, ``２０２
 from __future__ import annotations
 
 import logging
+import marshal
+import os
 import re
+import tempfile
 import threading
 import unicodedata
 from functools import lru_cache
@@ -66,7 +69,27 @@ def _fold_character(character: str) -> str:
 @lru_cache(maxsize=1)
 def _init_jieba() -> None:
     with _JIEBA_LOCK:
-        jieba.initialize()
+        if not _read_jieba_cache(jieba.dt):
+            jieba.initialize()  # builds the prefix dictionary from dict.txt and writes the cache file
+
+
+def _read_jieba_cache(tokenizer: jieba.Tokenizer) -> bool:
+    """Load the default dictionary's prefix dictionary from jieba's own cache file, read in one piece:
+    ``jieba.initialize`` hands the open file to ``marshal.load``, which calls back into the file object
+    for each of its ~500k entries (1.0 s here); ``marshal.loads`` of the bytes gives the same dictionary
+    in 0.28 s. False (jieba then loads it its own way): a custom dictionary, or no usable cache file."""
+    if tokenizer.initialized or tokenizer.dictionary is not jieba.DEFAULT_DICT:
+        return tokenizer.initialized
+    path = os.path.join(tokenizer.tmp_dir or tempfile.gettempdir(), tokenizer.cache_file or "jieba.cache")
+    try:
+        with open(path, "rb") as file:
+            freq, total = marshal.loads(file.read())
+    except (OSError, EOFError, ValueError, TypeError):  # missing, truncated or not a (dict, total) pair
+        return False
+    if not isinstance(freq, dict) or not isinstance(total, int):
+        return False
+    tokenizer.FREQ, tokenizer.total, tokenizer.initialized = freq, total, True
+    return True
 
 
 def segment(text: str) -> list[str]:

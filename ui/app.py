@@ -24,9 +24,12 @@ import logging
 import os
 from pathlib import Path
 
+from ui.gradio_import import stubs_left_alone
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
-import gradio as gr  # noqa: E402
+with stubs_left_alone():  # half of Gradio's import time (ui/gradio_import.py)
+    import gradio as gr
 from gradio.utils import get_upload_folder, is_in_or_equal  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 

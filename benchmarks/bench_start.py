@@ -7,7 +7,7 @@ stale to it (the index fingerprints the text-preparation code), and a server reb
 before it serves.
 
 - steps: each step of a server's start timed one after the other in a child process (imports,
-  Gradio, the index, the model, jieba's dictionary, the warm-up question, the page, the launch, the
+  ``ui.app`` with Gradio, the index, the model, jieba's dictionary, the warm-up question, the page, the launch, the
   first question over HTTP), in the order `ui.app.serve` does them; with ``--against``, that
   checkout's steps too, run by its own code;
 - start → first answer: ``rag serve`` in a child process until its ``/ask`` API answers, the way
@@ -50,18 +50,11 @@ def mark(step):
 from rag.assistant import Assistant
 from rag.index import load_index
 mark("imports (rag.assistant: numpy, bm25s, faiss, jieba's code)")
-try:
-    from ui.gradio_import import stubs_left_alone
-except ImportError:  # a checkout from before it
-    from contextlib import nullcontext as stubs_left_alone
-with stubs_left_alone():
-    import gradio
-mark("import gradio")
 import ui.app
+mark("import ui.app (Gradio, as that checkout's ui.app imports it)")
 from rag.embed import load_model
 from rag.remote import call
 from rag.textproc import segment
-mark("import ui.app (the rest)")
 index = load_index(sys.argv[1])
 mark("open the index")
 model = load_model(None, sys.argv[2])

@@ -9,7 +9,11 @@ full-width forms to half-width (NFKC), so ``營口`` and ``营口``, ``２０２
 from __future__ import annotations
 
 import logging
+import marshal
+import mmap
+import os
 import re
+import tempfile
 import threading
 import unicodedata
 from functools import lru_cache
@@ -66,7 +70,29 @@ def _fold_character(character: str) -> str:
 @lru_cache(maxsize=1)
 def _init_jieba() -> None:
     with _JIEBA_LOCK:
-        jieba.initialize()
+        if not _read_jieba_cache(jieba.dt):
+            jieba.initialize()  # builds the prefix dictionary from dict.txt and writes the cache file
+
+
+def _read_jieba_cache(tokenizer: jieba.Tokenizer) -> bool:
+    """Load the default dictionary's prefix dictionary from jieba's own cache file, mapped in one piece:
+    ``jieba.initialize`` hands the open file to ``marshal.load``, which calls back into the file object
+    for each of its ~500k entries (1.0 s here); ``marshal.loads`` of the mapped file gives the same
+    dictionary in 0.25-0.3 s. Mapped, not read: in a server, a 9 MB ``bytes`` copy left the heap 7 MB
+    larger for good (RSS +68.5 MB for the dictionary instead of +61.2). False (jieba then loads it its
+    own way): a custom dictionary, or no usable cache file."""
+    if tokenizer.initialized or tokenizer.dictionary is not jieba.DEFAULT_DICT:
+        return tokenizer.initialized
+    path = os.path.join(tokenizer.tmp_dir or tempfile.gettempdir(), tokenizer.cache_file or "jieba.cache")
+    try:
+        with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            freq, total = marshal.loads(mapped)
+    except (OSError, EOFError, ValueError, TypeError):  # missing, empty, truncated, not a (dict, total) pair
+        return False
+    if not isinstance(freq, dict) or not isinstance(total, int):
+        return False
+    tokenizer.FREQ, tokenizer.total, tokenizer.initialized = freq, total, True
+    return True
 
 
 def segment(text: str) -> list[str]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import marshal
+
+import jieba
 import numpy as np
 import pytest
 
 from rag.embed import load_model
 from rag.index import load_index
 from rag.retrieve import Retriever, fuse, top_rows
-from rag.textproc import keywords
+from rag.textproc import _read_jieba_cache, keywords
+from tests.conftest import SEED_FILE
 
 ESSAY_1, ESSAY_2, ESSAY_3 = "yingkou-essays-2025#1", "yingkou-essays-2025#2", "yingkou-essays-2025#3"
 
@@ -68,6 +72,28 @@ def test_keywords_drop_function_words_and_fold_scripts():
     words = keywords("營口的ＧＤＰ是多少？")
     assert "营口" in words and "gdp" in words
     assert "的" not in words and "多少" not in words
+
+
+def test_jiebas_cache_read_in_one_piece_is_the_dictionary_jieba_loads():
+    """Reading jieba's cache file ourselves (3.5× faster) must give the very dictionary, hence the very
+    words, that jieba.initialize gives: compared on every line of the shipped essays."""
+    theirs = jieba.Tokenizer()
+    theirs.initialize()  # writes the cache file when there is none
+    ours = jieba.Tokenizer()
+    assert _read_jieba_cache(ours)
+    assert ours.total == theirs.total and ours.FREQ == theirs.FREQ
+    for line in SEED_FILE.read_text(encoding="utf-8").splitlines():
+        assert ours.lcut_for_search(line) == theirs.lcut_for_search(line)
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not marshal data", marshal.dumps(5), marshal.dumps(([], 3))])
+def test_a_missing_or_broken_jieba_cache_is_left_to_jieba(tmp_path, content):
+    tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = str(tmp_path)
+    if content is not None:
+        (tmp_path / "jieba.cache").write_bytes(content)
+    assert not _read_jieba_cache(tokenizer)
+    assert not tokenizer.initialized and tokenizer.FREQ == {}
 
 
 def test_fusion_without_keyword_coverage_is_the_dense_ranking():

@@ -207,6 +207,19 @@ def test_error_card_is_bilingual_and_starts_with_a_capital():
     assert "Server error" in render.render_server_error()
 
 
+def test_the_app_imports_gradio_without_its_stub_writer():
+    """ui/gradio_import.py halves Gradio's import by skipping its stub writer: in a fresh interpreter,
+    importing the app must have replaced it in both modules that call it (a Gradio upgrade that moves
+    it fails here, not silently in the start-up time), and left the import system as it was."""
+    script = ("import sys, ui.app, gradio.component_meta as m, gradio.blocks_events as b\n"
+              "from ui.gradio_import import _StubSkipper, keep_stubs\n"
+              "assert m.create_or_modify_pyi is keep_stubs and b.create_or_modify_pyi is keep_stubs\n"
+              "assert not any(isinstance(f, _StubSkipper) for f in sys.meta_path)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+
+
 # ------------------------------------------------------------------ the running server
 
 

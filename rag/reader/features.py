@@ -26,7 +26,7 @@ PASSAGES_FOR_ANSWER = 5
 SENTENCE_FEATURES = (
     "cos", "cos_gap", "has_subject", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next",
     "bigram", "bigram_local", "focus", "type", "type_missing", "type_novel", "passage", "passage_rank", "log_len",
-    "run",
+    "run", "asks_reason", "asks_manner", "asks_list",
 )
 ABSTAIN_FEATURES = (
     "top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
@@ -176,6 +176,10 @@ class SentenceEvidence:
                 "passage": hits[rank - 1].score / top_score, "passage_rank": 1.0 / rank,
                 "log_len": math.log1p(len(text)),
                 "run": longest_run(ordered[d], self.bigrams[i]),
+                # What kind of answer is asked, the same for every candidate: it lets the scorer weigh
+                # the evidence differently for a why/how/which-items question than for a factoid.
+                "asks_reason": float(asked.qtype == "reason"), "asks_manner": float(asked.qtype == "manner"),
+                "asks_list": float(asked.qtype == "list"),
             }
             out.append(Candidate(i, rank, laid_out(values, SENTENCE_FEATURES)))
         return out

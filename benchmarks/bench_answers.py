@@ -76,7 +76,7 @@ def naive_baseline(corpus: Path, questions: Path) -> dict:
         retrieval = assistant.retriever.search(record["question"], k=1, fusion="rrf")
         rows = sentences.of_chunk(retrieval.hits[0].row) if retrieval.hits else range(0)
         if len(rows):
-            best = rows.start + int(np.argmax(sentences.plain(rows) @ retrieval.query_vector))
+            best = rows.start + int(np.argmax(sentences.read(rows) @ retrieval.query_vector))
             hits += any(g in normalize_answer(texts[best]) for g in golds)
     return {"answerable": answerable, "hit@1": round(hits / max(answerable, 1), 4)}
 

@@ -2,7 +2,8 @@
 takes to encode the corpus's passages once (the yardstick of issue 13), plus rebuilds that reuse the
 vector cache.
 
-Run: .venv/bin/python benchmarks/bench_build.py [--corpus NAME=PATH ...] [--skip-fp32-build] [--output F]
+Run: .venv/bin/python benchmarks/bench_build.py [--corpus NAME=PATH ...] [--skip-fp32-build] [--baseline DIR]
+[--output F]
 Writes benchmarks/results/build.json and prints a Markdown table. Default corpora: the seed essays and
 the first 240 CMRC 2018 trial passages (written to benchmarks/out/).
 
@@ -11,7 +12,10 @@ For each corpus, in one run:
 - ``build``: `rag build` in a child process with an empty vector cache, per engine (wall time of the
   whole command, model loading included; the manifest's own split: read / load / embed / index);
 - ``rebuild``: the same build again (every vector from the cache);
-- ``one file changed``: a copy of the corpus with one document edited, built over the warm cache.
+- ``one file changed``: a copy of the corpus with one document edited, built over the warm cache;
+- ``baseline`` (with ``--baseline DIR``, a checkout of other code, e.g. ``git worktree add DIR main``):
+  the int8 build by that code, with its own empty cache, just before this code's: old and new side by
+  side in one run, against the same fp32 encode.
 """
 
 from __future__ import annotations
@@ -60,11 +64,12 @@ def encode_once(corpus: Path) -> dict:
     return {"paragraphs": len(texts), "seconds": round(time.perf_counter() - start, 2)}
 
 
-def build(corpus: Path, index_dir: Path, engine: str, cache_dir: Path) -> dict:
-    env = {**os.environ, "RAG_CACHE_DIR": str(cache_dir), "HF_HUB_OFFLINE": "1"}
+def build(corpus: Path, index_dir: Path, engine: str, cache_dir: Path, code: Path = ROOT) -> dict:
+    """`rag build` in a child process running the package in ``code``."""
+    env = {**os.environ, "RAG_CACHE_DIR": str(cache_dir), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(code)}
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "rag.cli", "build", "--corpus", str(corpus), "--index", str(index_dir),
-                          "--engine", engine, "--json"], cwd=ROOT, env=env, check=True, capture_output=True,
+                          "--engine", engine, "--json"], cwd=code, env=env, check=True, capture_output=True,
                          text=True).stdout
     wall = time.perf_counter() - start
     manifest = json.loads(out)
@@ -89,12 +94,23 @@ def edited_copy(corpus: Path, into: Path) -> Path:
     return copy
 
 
-def measure(name: str, corpus: Path, engines: list[str], work: Path) -> dict:
+def empty_cache(folder: Path) -> Path:
+    """An empty vector cache; the converted models are shared."""
+    folder.mkdir(parents=True)
+    (folder / "models").symlink_to(Path(load_model(engine=CT2).folder).parent)
+    return folder
+
+
+def measure(name: str, corpus: Path, engines: list[str], work: Path, baseline: Path | None) -> dict:
     result: dict = {"corpus": str(corpus), "encode_once_fp32": encode_once(corpus)}
+    if baseline is not None:
+        old = build(corpus, work / "index-baseline", CT2, empty_cache(work / "cache-baseline"), baseline)
+        result["baseline"] = {"code": str(baseline), "build": old,
+                              "ratio_to_encode_once": round(old["wall_s"] / result["encode_once_fp32"]["seconds"], 2)}
+        print(f"{name}: baseline build {old['wall_s']} s (embed {old['timings']['embed']} s)", file=sys.stderr,
+              flush=True)
     for engine in engines:
-        cache = work / f"cache-{engine}"  # an empty vector cache; the converted models are shared
-        cache.mkdir(parents=True)
-        (cache / "models").symlink_to(Path(load_model(engine=CT2).folder).parent)
+        cache = empty_cache(work / f"cache-{engine}")
         index_dir = work / f"index-{engine}"
         cold = build(corpus, index_dir, engine, cache)
         warm = build(corpus, index_dir, engine, cache)
@@ -113,13 +129,16 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help="results file (default: %(default)s)")
     parser.add_argument("--skip-fp32-build", action="store_true",
                         help="build with the int8 engine only (the fp32 build takes ~4× as long)")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="also build (int8) with the code of this checkout, just before this code's")
     args = parser.parse_args()
     corpora = dict(c.split("=", 1) for c in args.corpus) if args.corpus else default_corpora()
     engines = [CT2] if args.skip_fp32_build else [SENTENCE_TRANSFORMERS, CT2]
     results: dict = {"load_average_before": os.getloadavg()[0], "corpora": {}}
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         for name, path in corpora.items():
-            results["corpora"][name] = measure(name, Path(path), engines, Path(tmp) / name.replace(" ", "_"))
+            results["corpora"][name] = measure(name, Path(path), engines, Path(tmp) / name.replace(" ", "_"),
+                                               args.baseline)
     record(args.output, results, markdown)
     return 0
 
@@ -129,6 +148,11 @@ def markdown(r: dict) -> str:
             "one file changed: texts embedded, time |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, c in r["corpora"].items():
         once = c["encode_once_fp32"]
+        if "baseline" in c:
+            b = c["baseline"]
+            rows.append(f"| {name} | {CT2}, baseline {b['code']} | {once['seconds']} s ({once['paragraphs']} paragraphs) | "
+                        f"{b['build']['wall_s']} s | {b['ratio_to_encode_once']}× | {b['build']['timings']['embed']} / "
+                        f"{b['build']['timings']['index']} s | | |")
         for engine in (SENTENCE_TRANSFORMERS, CT2):
             if engine not in c:
                 continue

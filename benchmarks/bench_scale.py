@@ -197,17 +197,13 @@ def step_seed(data: Path, env: dict) -> dict:
     found, vectors = store.get(space, PASSAGE, [text_key(t) for t in distinct])
     assert found.all(), "build copy 0 first (the base step)"
     row_of = {t: i for i, t in enumerate(distinct)}
-    plain = [row_of[t] for t in base.chunks + base.sentences]
-    framed = dict(zip(base.framed_rows, (row_of[t] for t in base.framed), strict=True))
+    originals = [row_of[t] for t in base.all()]
 
     def counterparts(texts) -> tuple[list[str], np.ndarray]:
-        """A copy's texts and, row for row, the original's vectors (a sentence whose copy lost or
-        gained its subject framing maps to the original's plain vector)."""
+        """A copy's texts and, row for row, the original's vectors."""
         assert len(texts.chunks) == len(base.chunks) and len(texts.sentences) == len(base.sentences), \
             "a copy was cut differently from the original"
-        n = len(base.chunks)
-        rows = plain + [framed.get(k, plain[n + k]) for k in texts.framed_rows]
-        return texts.all(), vectors[rows]
+        return texts.all(), vectors[originals]
 
     # Calibration: the model's vectors of perturbed texts against the originals', by kind.
     copy1, base_vectors = counterparts(texts_to_embed(*_with_chunks(load_corpus(data / "corpus" / "copy-01.jsonl"))))

@@ -7,8 +7,8 @@ Layout of an index directory::
                          corpus.json      (documents, sections, chunks, sentences: no re-ingesting)
                          chunks.faiss     (chunk vectors; exact inner product, HNSW when large)
                          sentence_rows.npy (chunk row, start, end of every sentence)
-                         sentences.npy    (sentence vectors, float16, for retrieval and the answer step)
-                         sentences_in_context.npy  (the same under their document's subject, for the answer step)
+                         sentences.npy    (one vector per sentence, float16, for retrieval and the answer
+                                           step: under its document's subject where it has one)
                          sentences_framed.npy  (which sentences were framed by their document's subject)
                          bm25/            (bm25s over jieba tokens of title + section + text)
     <index>/.build.lock                   (one build at a time)
@@ -44,7 +44,7 @@ from rag.progress import Progress
 from rag.textproc import fold, keywords, to_simplified
 from rag.types import Chunk, Corpus, Document
 
-FORMAT_VERSION = 2  # 2: sentences_framed.npy
+FORMAT_VERSION = 3  # 2: sentences_framed.npy; 3: one sentence table (framed where a subject), no sentences_in_context.npy
 
 
 HNSW_EF_SEARCH = 64
@@ -63,15 +63,20 @@ class SentenceTable:
     """Every sentence of every chunk, in corpus order, with its vectors for the answer step.
 
     The vectors stay float16 and, once loaded, memory-mapped: a question reads the rows of its
-    candidate chunks only (``plain``, ``framed_by_subject``). At 100k chunks (~700k sentences) the two
-    tables hold 1 GB as float16 and took 2 GB more as the float32 copies made at start-up before."""
+    candidate chunks only (``read``). At 100k chunks (~700k sentences) the table holds 517 MB as
+    float16; the float32 copy made at start-up before took twice that.
+
+    One vector per sentence: under its document's subject where the document has one
+    (``sentence_in_context``), else the sentence alone. A build that also kept the plain vector of
+    a framed sentence embedded a third more text for nothing measurable on the training sets (CMRC
+    trial + DRCD test, 4,408 questions: answer-sentence top-1 by cosine 0.833 framed alone vs 0.832
+    for the better of plain and framed; retrieval R@1 within 0.25 point; benchmarks/bench_sentence_vectors.py)."""
 
     chunk: np.ndarray  # int32 chunk row of each sentence
     start: np.ndarray  # int32 document offsets
     end: np.ndarray
     vectors: np.ndarray  # float16, L2-normalised
-    in_context: np.ndarray  # the same under their document's subject, if it has one (see title_subject)
-    framed: np.ndarray  # bool: the two differ, i.e. the sentence's document has a subject
+    framed: np.ndarray  # bool: the vector is framed by the document's subject (see title_subject)
     #: The open files of memory-mapped tables, read row by row (see _read_rows). Open, so that a later
     #: build deleting this one's folder does not take the rows away from a running server.
     files: dict[str, BinaryIO] = field(default_factory=dict, repr=False)
@@ -88,13 +93,9 @@ class SentenceTable:
             return range(0)
         return range(int(self.first[row]), int(self.last[row]))
 
-    def plain(self, rows: range | np.ndarray) -> np.ndarray:
+    def read(self, rows: range | np.ndarray) -> np.ndarray:
         """float32 vectors of sentence ``rows`` (a range or an index array)."""
         return _rows(self.vectors, rows, self.files.get("vectors"))
-
-    def framed_by_subject(self, rows: range | np.ndarray) -> np.ndarray:
-        """float32 vectors of sentence ``rows`` read under their document's subject."""
-        return _rows(self.in_context, rows, self.files.get("in_context"))
 
 
 def _rows(table: np.ndarray, rows: range | np.ndarray, file: BinaryIO | None) -> np.ndarray:
@@ -108,7 +109,7 @@ def _rows(table: np.ndarray, rows: range | np.ndarray, file: BinaryIO | None) ->
 def _read_rows(table: np.memmap, rows: range | np.ndarray, file: BinaryIO) -> np.ndarray:
     """Rows of a memory-mapped table read from its file, not through the mapping: every page a
     mapping touches stays resident, with up to 64 KB of cached neighbours (the kernel's fault-around),
-    and at 100k chunks 200 questions had left 560 MB of the two tables in the process's RSS."""
+    and at 100k chunks 200 questions had left 560 MB of the (then two) tables in the process's RSS."""
     count, width = table.shape
     runs = [(rows.start, rows.stop)] if isinstance(rows, range) else _runs(np.asarray(rows, dtype=np.int64))
     if any(start < 0 or stop > count for start, stop in runs):
@@ -124,12 +125,6 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
         return []
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
     return [(int(part[0]), int(part[-1]) + 1) for part in np.split(rows, breaks)]
-
-
-def framed_sentences(vectors: np.ndarray, in_context: np.ndarray) -> np.ndarray:
-    """The build copies the plain vector where a document has no subject: a sentence is framed by
-    its subject exactly where the two differ."""
-    return np.any(in_context != vectors, axis=-1)
 
 
 @dataclass
@@ -189,8 +184,8 @@ def title_subject(document: Document) -> str | None:
 def sentence_in_context(subject: str, sentence: str) -> str:
     """A sentence under its document's subject. Encyclopedia-style text leaves the subject unsaid
     ("体长可达50公分" in the entry on a fish): alone, the model cannot tell that the sentence answers a
-    question about that fish (CMRC trial, 5-fold: sentence top-1 0.822 → 0.862 with this cosine as a
-    feature). Documents without a subject keep the plain vector: an essay's sentences name their own."""
+    question about that fish (CMRC trial: answer-sentence top-1 by cosine 0.661 → 0.822). Documents
+    without a subject keep the plain sentence: an essay's sentences name their own."""
     return to_simplified(f"{subject}\n{sentence}")
 
 
@@ -198,8 +193,34 @@ def bm25_tokens(chunk: Chunk) -> list[str]:
     return keywords(f"{context_prefix(chunk)} {chunk.text}")
 
 
+@dataclass
+class TextsToEmbed:
+    """What a build embeds, in the order of its vectors: the chunks, then one text per sentence (under
+    its document's subject where ``framed``)."""
+
+    sentence_rows: list[tuple[int, int, int]]  # (chunk row, start, end) of every sentence
+    chunks: list[str]
+    sentences: list[str]
+    framed: np.ndarray  # bool per sentence
+
+    def all(self) -> list[str]:
+        return self.chunks + self.sentences
+
+
+def texts_to_embed(corpus: Corpus, chunks: list[Chunk]) -> TextsToEmbed:
+    """The texts whose vectors make the index of ``chunks`` (``corpus.chunks()``)."""
+    doc_text = {d.doc_id: d.text for d in corpus.documents}
+    subjects = {d.doc_id: title_subject(d) for d in corpus.documents}
+    sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
+    of_row = [(doc_text[chunks[row].doc_id][start:end], subjects[chunks[row].doc_id]) for row, start, end in sentence_rows]
+    sentences = [sentence_in_context(subject, text) if subject else to_simplified(text) for text, subject in of_row]
+    framed = np.array([subject is not None for _, subject in of_row], dtype=bool)
+    return TextsToEmbed(sentence_rows, [dense_text(c) for c in chunks], sentences, framed)
+
+
 #: The functions above decide what each retriever sees: their code is part of the index's settings.
-_TEXT_PREPARATION = (context_prefix, dense_text, subject_words, title_subject, sentence_in_context, bm25_tokens)
+_TEXT_PREPARATION = (context_prefix, dense_text, subject_words, title_subject, sentence_in_context, bm25_tokens,
+                     texts_to_embed)
 
 
 def _pipeline_fingerprint() -> str:
@@ -221,7 +242,7 @@ SETTINGS = {
     "bm25_tokens": "jieba-search/t2s/nfkc/stopwords-v1",
     "bm25_fields": "title+section+text",
     "dense_text": "title+section+text/t2s",
-    "sentence_text": "sentence/t2s + subject+sentence/t2s",
+    "sentence_text": "subject+sentence/t2s where the document has a subject, else sentence/t2s",
     "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
     "hnsw_m": 32,
     "hnsw_ef_construction": 80,
@@ -412,7 +433,7 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     chunks = corpus.chunks()
     _write_json(folder / "corpus.json", corpus.to_dict())
 
-    # The three kinds of text are embedded as one set, so no text is encoded twice.
+    # Chunks and sentences are embedded as one set, so no text is encoded twice.
     texts = texts_to_embed(corpus, chunks)
     embedding = time.perf_counter()
     spec, engine, load = model
@@ -421,12 +442,8 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     timings["embed"] = round(time.perf_counter() - embedding, 2)
     if stats.cached:
         report.note(f"embedded {stats.encoded:,} new texts; {stats.cached:,} came from the vector cache")
-    n_chunks, n_sentences = len(texts.chunks), len(texts.sentences)
-    chunk_vectors = vectors[:n_chunks]
-    sentence_vectors = vectors[n_chunks:n_chunks + n_sentences].astype(np.float16)
-    in_context = sentence_vectors.copy()  # sentences of documents without a subject stand alone
-    if texts.framed_rows:
-        in_context[texts.framed_rows] = vectors[n_chunks + n_sentences:]  # rounded to float16 as astype does
+    chunk_vectors = vectors[:len(texts.chunks)]
+    sentence_vectors = vectors[len(texts.chunks):].astype(np.float16)
     sentence_rows = texts.sentence_rows
 
     report.stage("indexing")
@@ -435,8 +452,7 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     table = np.array(sentence_rows, dtype=np.int32).reshape(-1, 3)
     np.save(folder / "sentence_rows.npy", table)
     np.save(folder / "sentences.npy", sentence_vectors)
-    np.save(folder / "sentences_in_context.npy", in_context)
-    np.save(folder / "sentences_framed.npy", framed_sentences(sentence_vectors, in_context))
+    np.save(folder / "sentences_framed.npy", texts.framed)
 
     retriever = bm25s.BM25()
     retriever.index([bm25_tokens(c) or [""] for c in chunks], show_progress=False)
@@ -444,32 +460,6 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     timings["index"] = round(time.perf_counter() - indexing, 2)
     counts = {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows)}
     return counts, stats.as_dict(), int(vectors.shape[1])
-
-
-@dataclass
-class TextsToEmbed:
-    """What a build embeds, in the order of its vectors: chunks, sentences, then the sentences of
-    documents with a subject under that subject (``framed_rows``: their rows in the sentence table)."""
-
-    sentence_rows: list[tuple[int, int, int]]  # (chunk row, start, end) of every sentence
-    chunks: list[str]
-    sentences: list[str]
-    framed_rows: list[int]
-    framed: list[str]
-
-    def all(self) -> list[str]:
-        return self.chunks + self.sentences + self.framed
-
-
-def texts_to_embed(corpus: Corpus, chunks: list[Chunk]) -> TextsToEmbed:
-    doc_text = {d.doc_id: d.text for d in corpus.documents}
-    sentence_rows = [(row, s.start, s.end) for row, c in enumerate(chunks) for s in c.sentences]
-    texts = [doc_text[chunks[row].doc_id][start:end] for row, start, end in sentence_rows]
-    subjects = {d.doc_id: title_subject(d) for d in corpus.documents}
-    framed = [(k, subjects[chunks[row].doc_id]) for k, (row, _, _) in enumerate(sentence_rows)
-              if subjects[chunks[row].doc_id]]
-    return TextsToEmbed(sentence_rows, [dense_text(c) for c in chunks], [to_simplified(t) for t in texts],
-                        [k for k, _ in framed], [sentence_in_context(subject, texts[k]) for k, subject in framed])
 
 
 def _vector_index(vectors: np.ndarray) -> faiss.Index:
@@ -557,18 +547,16 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
         if isinstance(chunk_vectors, faiss.IndexHNSW):
             chunk_vectors.hnsw.efSearch = HNSW_EF_SEARCH
         rows = np.load(folder / "sentence_rows.npy")
-        files = {"vectors": open(folder / "sentences.npy", "rb"),  # noqa: SIM115 (kept open: see SentenceTable)
-                 "in_context": open(folder / "sentences_in_context.npy", "rb")}  # noqa: SIM115
+        files = {"vectors": open(folder / "sentences.npy", "rb")}  # noqa: SIM115 (kept open: see SentenceTable)
         sentences = SentenceTable(chunk=rows[:, 0], start=rows[:, 1], end=rows[:, 2],
                                   vectors=np.load(files["vectors"].name, mmap_mode="r"),
-                                  in_context=np.load(files["in_context"].name, mmap_mode="r"),
                                   framed=np.load(folder / "sentences_framed.npy"), files=files)
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
     except Exception as error:  # any unreadable piece means the same thing to the user
         raise IndexStateError(f"the index at {index_dir} is corrupt ({error}): run `rag build` again") from error
     chunks = corpus.chunks()
     if chunk_vectors.ntotal != len(chunks) or not len(sentences.chunk) == len(sentences.vectors) == len(
-            sentences.in_context) == len(sentences.framed):
+            sentences.framed):
         raise IndexStateError(f"the index at {index_dir} is inconsistent: run `rag build` again")
     return LoadedIndex(folder, manifest, corpus, chunks, chunk_vectors, sentences, bm25)
 

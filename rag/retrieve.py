@@ -29,7 +29,9 @@ RRF_K = 60
 CANDIDATES = 50
 #: A chunk's dense score mixes its own cosine with its best sentence's: a question usually matches
 #: one sentence, and a paragraph vector blurs it. Tuned on CMRC trial (dense R@1 0.952 → 0.98 on
-#: 500 questions, flat for 0.5-0.7); it lifts English questions over Chinese text the most.
+#: 500 questions, flat for 0.5-0.7); it lifts English questions over Chinese text the most. The
+#: sentence vectors are framed by their document's subject where it has one: R@1 the same as with
+#: plain ones (CMRC trial hybrid 0.984 → 0.985, DRCD test 0.951 → 0.953, dense −0.2 to +0.1 point).
 SENTENCE_WEIGHT = 0.6
 
 
@@ -111,7 +113,7 @@ class Retriever:
             if row < 0:
                 continue
             run = sentences.of_chunk(int(row))
-            best = float((sentences.plain(run) @ vector).max()) if len(run) else float(score)
+            best = float((sentences.read(run) @ vector).max()) if len(run) else float(score)
             out[int(row)] = (1 - SENTENCE_WEIGHT) * float(score) + SENTENCE_WEIGHT * best
         return out
 

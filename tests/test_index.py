@@ -55,7 +55,7 @@ def test_only_documents_whose_title_names_their_subject_get_sentences_in_context
     index = load_index(seed_index)
     # The essays' headline slogans never recur in their bodies: their sentences stand alone.
     assert all(index_module.title_subject(d) is None for d in index.corpus.documents)
-    assert (index.sentences.in_context == index.sentences.vectors).all()
+    assert not index.sentences.framed.any()
     entry = Document("d", "x.jsonl", "杨昊 (足球运动员)", "", "", "杨昊 (足球运动员)\n杨昊是中国足球运动员。",
                      chunks=[Chunk("d-0", "d", "x.jsonl", "杨昊 (足球运动员)", "", [], 1, "杨昊是中国足球运动员。", 0, 11)])
     assert index_module.title_subject(entry) == "杨昊"  # the disambiguator is not part of the name
@@ -199,7 +199,8 @@ def test_manifest_records_fingerprint_model_settings_and_versions(mini_corpus, t
 # ------------------------------------------------------------------ what shapes the index
 
 
-TEXT_PREPARATION = ["context_prefix", "dense_text", "title_subject", "sentence_in_context", "bm25_tokens"]
+TEXT_PREPARATION = ["context_prefix", "dense_text", "title_subject", "sentence_in_context", "bm25_tokens",
+                    "texts_to_embed"]
 
 
 def _settings_of_edited_copy(tmp_path: Path, function: str) -> dict:
@@ -364,17 +365,18 @@ def test_sentence_vectors_stay_float16_and_are_read_row_by_row(seed_index):
     """At 100k chunks the float32 copies made at start-up took 2 GB: the tables stay float16 on disk,
     memory-mapped, and a question converts only the rows it reads."""
     sentences = load_index(seed_index).sentences
-    assert sentences.vectors.dtype == sentences.in_context.dtype == np.float16
-    assert isinstance(sentences.vectors, np.memmap) and isinstance(sentences.in_context, np.memmap)
+    assert sentences.vectors.dtype == np.float16 and isinstance(sentences.vectors, np.memmap)
     run, rows = sentences.of_chunk(3), np.array([5, 0, 7])
-    assert sentences.plain(run).dtype == np.float32
-    assert (sentences.plain(run) == sentences.vectors[run.start:run.stop].astype(np.float32)).all()
-    assert (sentences.framed_by_subject(rows) == sentences.in_context[rows].astype(np.float32)).all()
+    assert sentences.read(run).dtype == np.float32
+    assert (sentences.read(run) == sentences.vectors[run.start:run.stop].astype(np.float32)).all()
+    assert (sentences.read(rows) == sentences.vectors[rows].astype(np.float32)).all()
 
 
-def test_framed_sentences_are_recorded_by_the_build(tmp_path):
-    """Which sentences carry their document's subject is written at build time (reading it from the
-    two vector tables at start-up would touch every row of both)."""
+def test_each_sentence_has_one_vector_framed_by_its_documents_subject_where_it_has_one(tmp_path):
+    """A sentence of a document with a subject is embedded under that subject only (its plain vector
+    added nothing measurable: see SentenceTable); which sentences are framed is written at build time."""
+    from rag.embed import load_model
+
     corpus = tmp_path / "wiki.jsonl"
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
         {"id": "a", "title": "杨昊 (足球运动员)", "text": "杨昊是中国足球运动员。他司职后卫。"},
@@ -384,7 +386,34 @@ def test_framed_sentences_are_recorded_by_the_build(tmp_path):
     sentences = index.sentences
     docs = [index.chunks[c].doc_id for c in sentences.chunk]
     assert sentences.framed.tolist() == [d == "a" for d in docs]
-    assert (sentences.framed == index_module.framed_sentences(sentences.vectors, sentences.in_context)).all()
+    assert sorted(p.name for p in index.path.glob("sentences*.npy")) == ["sentences.npy", "sentences_framed.npy"]
+    texts = [index.corpus.document(d).text[s:e] for d, s, e in zip(docs, sentences.start, sentences.end, strict=True)]
+    expected = load_model(index.model, index.engine).encode_documents(
+        [index_module.sentence_in_context("杨昊", t) if d == "a" else t for d, t in zip(docs, texts, strict=True)])
+    # int8 activations are quantized per batch: the same text in another batch moves a little
+    assert (np.sum(sentences.read(range(0, len(docs))) * expected, axis=1) > 0.995).all()  # plain: 0.970-0.987
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_not_misread(mini_corpus, tmp_path):
+    """Format 2 had a second sentence table (sentences_in_context.npy) and its sentences.npy held plain
+    vectors only: read as format 3 it would give the reader the wrong vectors without an error."""
+    from rag.assistant import Assistant
+
+    build_index(mini_corpus, tmp_path / "idx", progress=False)
+    folder = (tmp_path / "idx" / CURRENT).resolve()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format"] = manifest["settings"]["format"] = 2
+    manifest["settings"]["sentence_text"] = "sentence/t2s + subject+sentence/t2s"
+    np.save(folder / "sentences_in_context.npy", np.load(folder / "sentences.npy"))
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    status = index_status(tmp_path / "idx", corpus=mini_corpus)
+    assert not status.ok and "settings" in status.detail
+    with pytest.raises(IndexStateError, match="another version"):
+        load_index(tmp_path / "idx")
+    Assistant.open(tmp_path / "idx", corpus=mini_corpus, progress=False)  # rebuilds it
+    rebuilt = load_index(tmp_path / "idx")
+    assert rebuilt.manifest["format"] == index_module.FORMAT_VERSION
+    assert not (rebuilt.path / "sentences_in_context.npy").exists()
 
 
 def test_the_vector_cache_fills_the_rows_it_holds_and_trusts_nothing_when_damaged(tmp_path):
@@ -421,9 +450,9 @@ def test_a_loaded_index_reads_its_sentence_rows_after_a_rebuild_deletes_its_fold
     deletes the old folder: the tables' files stay open."""
     build_index(mini_corpus, tmp_path / "idx", progress=False)
     index = load_index(tmp_path / "idx")
-    before = index.sentences.plain(range(0, len(index.sentences.chunk)))
+    before = index.sentences.read(range(0, len(index.sentences.chunk)))
     (mini_corpus / "report.md").write_text(MINI_TEXT + "\n新增一段。\n", encoding="utf-8")
     build_index(mini_corpus, tmp_path / "idx", progress=False)
     assert not index.path.exists()
-    assert (index.sentences.plain(range(0, len(index.sentences.chunk))) == before).all()
-    assert (index.sentences.framed_by_subject(np.array([1, 0])) == index.sentences.in_context[[1, 0]]).all()
+    assert (index.sentences.read(range(0, len(index.sentences.chunk))) == before).all()
+    assert (index.sentences.read(np.array([1, 0])) == index.sentences.vectors[[1, 0]]).all()

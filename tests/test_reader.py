@@ -146,8 +146,7 @@ def test_float16_sentence_tables_give_the_answers_float32_tables_gave(assistant)
                  (PROJECT_ROOT / "benchmarks" / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()
                  if line.strip()][:25]
     index = copy.copy(assistant.index)
-    index.sentences = dataclasses.replace(index.sentences, vectors=np.asarray(index.sentences.vectors, np.float32),
-                                          in_context=np.asarray(index.sentences.in_context, np.float32))
+    index.sentences = dataclasses.replace(index.sentences, vectors=np.asarray(index.sentences.vectors, np.float32))
     as_float32 = Assistant(index, assistant.embedder)
 
     def answers(a: Assistant) -> list[dict]:

@@ -142,10 +142,9 @@ class SentenceEvidence:
         idx = np.array([i for i, _ in rows])
         sentences = self.index.sentences
         if retrieval.query_vector is not None:
-            cos = sentences.plain(idx) @ retrieval.query_vector
-            cos_context = sentences.framed_by_subject(idx) @ retrieval.query_vector
+            cos = sentences.read(idx) @ retrieval.query_vector
         else:
-            cos = cos_context = np.zeros(len(idx), dtype=np.float32)
+            cos = np.zeros(len(idx), dtype=np.float32)
         top_score = max(hits[0].score, 1e-9)
         stripped = strip_interrogatives(asked.folded_question)
         doc_of = [self.index.chunks[hits[rank - 1].row].doc_id for _, rank in rows]
@@ -157,14 +156,16 @@ class SentenceEvidence:
         all_bigrams = set().union(*question_bigrams.values())
         local = _local_weights(all_bigrams, [self.bigrams[i] & all_bigrams for i, _ in rows])
         out = []
-        for (i, rank), d, c, c_context, share in zip(rows, doc_of, cos, cos_context, shares, strict=True):
+        for (i, rank), d, c, share in zip(rows, doc_of, cos, shares, strict=True):
             text = self.text[i]
             has_type = bool(entity_spans(text, asked.qtype))
             matched = self.bigrams[i] & question_bigrams[d]
             values = {
                 "cos": float(c), "cos_gap": float(c - cos.max()),
                 "has_subject": float(sentences.framed[i]),
-                "cos_context": float(c_context), "cos_context_gap": float(c_context - cos_context.max()),
+                # Since index format 3 the one sentence vector is the framed one (where the document
+                # has a subject): these equal cos and cos_gap, and keep their names for the weights file.
+                "cos_context": float(c), "cos_context_gap": float(c - cos.max()),
                 "kw": share, "kw_gap": share - max(shares),
                 "kw_prev": self.neighbour_share(terms[d], i, -1), "kw_next": self.neighbour_share(terms[d], i, +1),
                 "bigram": len(matched) / max(len(question_bigrams[d]), 1),

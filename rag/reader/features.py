@@ -24,7 +24,7 @@ from rag.textproc import fold
 PASSAGES_FOR_ANSWER = 5
 
 SENTENCE_FEATURES = (
-    "cos", "cos_gap", "has_subject", "cos_context", "cos_context_gap", "kw", "kw_gap", "kw_prev", "kw_next",
+    "cos", "cos_gap", "has_subject", "kw", "kw_gap", "kw_prev", "kw_next",
     "bigram", "bigram_local", "focus", "type", "type_missing", "type_novel", "passage", "passage_rank", "log_len",
     "run", "asks_reason", "asks_manner", "asks_list",
 )
@@ -163,9 +163,6 @@ class SentenceEvidence:
             values = {
                 "cos": float(c), "cos_gap": float(c - cos.max()),
                 "has_subject": float(sentences.framed[i]),
-                # Since index format 3 the one sentence vector is the framed one (where the document
-                # has a subject): these equal cos and cos_gap, and keep their names for the weights file.
-                "cos_context": float(c), "cos_context_gap": float(c - cos.max()),
                 "kw": share, "kw_gap": share - max(shares),
                 "kw_prev": self.neighbour_share(terms[d], i, -1), "kw_next": self.neighbour_share(terms[d], i, +1),
                 "bigram": len(matched) / max(len(question_bigrams[d]), 1),

@@ -190,6 +190,12 @@ def test_traditional_and_full_width_questions_get_their_answer_kind(question, se
     assert sentence[slice(*key_span(question, sentence))] == expected
 
 
+def test_of_several_numbers_the_key_span_is_the_one_where_the_question_word_stands():
+    sentence = "2024年，站前区在12个社区建成老年食堂，每天为1600余名老人提供午餐。"
+    assert sentence[slice(*key_span("站前区的老年食堂每天给多少老人提供午餐？", sentence))] == "1600余名"
+    assert sentence[slice(*key_span("站前区在多少个社区建成了老年食堂？", sentence))] == "12个"
+
+
 @pytest.mark.parametrize(("question", "expected"), [
     ("麻省理工的放射實驗室於西元幾年成立?", "time"),  # a year, not a count of years
     ("紅、藍和綠按一定比例混合會得到什麼顏色的光?", None),  # 比例 is not what is asked

@@ -73,6 +73,10 @@ class AskedFor:
         if self.named_unit:
             folded = fold_in_place(text)
             return next((sp for sp in spans if self.named_unit in folded[sp[0]:sp[1]]), spans[0])
+        if len(spans) > 1 and (slot := slot_span(self.folded_question, text)) is not None:
+            # Of several numbers or dates, the one standing where the question word stands (1600余名 in
+            # 每天为1600余名老人提供午餐 for 每天给多少老人提供午餐, not the 12个 before it).
+            return next((sp for sp in spans if sp[0] < slot[1] and slot[0] < sp[1]), spans[0])
         return spans[0]
 
 

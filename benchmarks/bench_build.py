@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import record  # noqa: E402
+from benchmarks.record import load_note, record  # noqa: E402
 from rag.ct2 import ENGINE as CT2  # noqa: E402
 from rag.embed import SENTENCE_TRANSFORMERS, load_model  # noqa: E402
 from rag.ingest import load_corpus  # noqa: E402
@@ -162,7 +162,7 @@ def markdown(r: dict) -> str:
                         f"{e['build']['timings']['index']} s | {e['rebuild']['wall_s']} s | "
                         f"{e['one_file_changed']['embedded']['encoded']} of {e['build']['embedded']['distinct']}, "
                         f"{e['one_file_changed']['wall_s']} s |")
-    return "\n".join(rows) + f"\n\nload average {r['load_average_before']:.2f} before, {r['load_average_after']:.2f} after"
+    return "\n".join(rows) + "\n\n" + load_note(r)
 
 
 if __name__ == "__main__":

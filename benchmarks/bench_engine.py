@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import record  # noqa: E402
+from benchmarks.record import load_note, record  # noqa: E402
 from rag.ct2 import ENGINE as CT2  # noqa: E402
 from rag.embed import SENTENCE_TRANSFORMERS, load_model  # noqa: E402
 
@@ -152,8 +152,7 @@ def markdown(r: dict) -> str:
                     f"{t[ct]['texts_per_s']}/s | {t[ct]['texts_per_s'] / t[st]['texts_per_s']:.1f}× |")
     fid = [f"queries min {r['query_fidelity']['min']}"] + [
         f"{label} min {t['fidelity']['min']}" for label, t in r["throughput"].items()]
-    return "\n".join(rows) + "\n\ncosine int8 vs fp32: " + "; ".join(fid) + (
-        f"\nload average {r['load_average_before']:.2f} before, {r['load_average_after']:.2f} after")
+    return "\n".join(rows) + "\n\ncosine int8 vs fp32: " + "; ".join(fid) + "\n" + load_note(r)
 
 
 if __name__ == "__main__":

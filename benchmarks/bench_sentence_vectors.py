@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.record import record  # noqa: E402
+from benchmarks.record import load_note, record  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.embed import load_model  # noqa: E402
 from rag.evaluate import eval_index_dir, read_questions, retrieval_metrics  # noqa: E402
@@ -156,7 +156,7 @@ def markdown(r: dict) -> str:
                     f"{t['plain']['all']} / {t['framed']['all']} / {t['max(plain, framed)']['all']} "
                     f"({t['plain']['subject']} / {t['framed']['subject']} / {t['max(plain, framed)']['subject']}, "
                     f"{t['questions']['subject']} q) |")
-    return "\n".join(rows) + f"\n\nload average {r['load_average_before']:.2f} before, {r['load_average_after']:.2f} after"
+    return "\n".join(rows) + "\n\n" + load_note(r)
 
 
 if __name__ == "__main__":

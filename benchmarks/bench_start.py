@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_serve import QUESTION, free_port  # noqa: E402
-from benchmarks.record import record  # noqa: E402
+from benchmarks.record import load_note, record  # noqa: E402
 from rag.ct2 import ENGINE as CT2  # noqa: E402
 from rag.remote import call  # noqa: E402
 
@@ -153,8 +153,7 @@ def markdown(r: dict) -> str:
         each = " / ".join(f"{run['s']:.2f} ({run['cpu_s']:.2f}, {run['load_average']:.1f})" for run in runs)
         lines.append(f"| {name}: {r['checkouts'][name]} | {each} | {statistics.median(run['s'] for run in runs):.2f} s "
                      f"| {statistics.median(run['cpu_s'] for run in runs):.2f} s |")
-    return "\n".join(lines) + (f"\n\nload average {r['load_average_before']:.2f} before, "
-                               f"{r['load_average_after']:.2f} after")
+    return "\n".join(lines) + "\n\n" + load_note(r)
 
 
 if __name__ == "__main__":

@@ -15,3 +15,8 @@ def record(path: Path, results: dict, table: Callable[[dict], str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(table(results))
+
+
+def load_note(results: dict) -> str:
+    """The line under every table: the load average before and after the run."""
+    return f"load average {results['load_average_before']:.2f} before, {results['load_average_after']:.2f} after"

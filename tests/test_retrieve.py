@@ -10,7 +10,7 @@ import pytest
 
 from rag.embed import load_model
 from rag.index import load_index
-from rag.retrieve import Retriever, fuse, top_rows
+from rag.retrieve import Retriever, fuse, top_positive_rows
 from rag.textproc import _read_jieba_cache, keywords
 from tests.conftest import SEED_FILE
 
@@ -117,8 +117,15 @@ def test_rrf_counts_ranks_not_scores():
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_top_rows_equals_a_full_stable_sort(seed):
+def test_top_positive_rows_equals_a_full_stable_sort_of_the_positive_rows(seed):
     rng = np.random.default_rng(seed)
     scores = rng.integers(0, 6, 1000).astype(np.float32)  # many ties, as BM25's zeros are
-    for depth in (1, 50, 999, 1000, 2000):
-        assert (top_rows(scores, depth) == np.argsort(-scores, kind="stable")[:depth]).all()
+    scores[rng.random(1000) < 0.5] = 0.0
+    positive = int((scores > 0).sum())
+    for depth in (1, 50, positive - 1, positive, 999, 2000):
+        expected = [r for r in np.argsort(-scores, kind="stable") if scores[r] > 0][:depth]
+        assert top_positive_rows(scores, depth).tolist() == expected
+
+
+def test_top_positive_rows_of_no_evidence_is_empty():
+    assert top_positive_rows(np.zeros(100, dtype=np.float32), 10).size == 0

@@ -6,8 +6,11 @@ about the seed essays except the English calibration set named below — those s
 - CMRC 2018 trial (Simplified, 1,002 questions) and DRCD test (Traditional, 3,493 questions), each
   asked of its own corpus; the bench-corpus part of benchmarks/howwhy_questions.jsonl (how/why/list
   questions over trial and DRCD passages).
-- Unanswerable contexts made from them: each question asked of its corpus without its article, and
-  asked of the seed essays; benchmarks/gibberish_train.jsonl (keyboard mashing, random strings,
+- benchmarks/policy_train/: twelve reports and policy documents written here (fictional places) with
+  239 questions (facts, how/why/list/measures, English, and near misses the documents do not answer),
+  the kind of text and question people bring; asked like the bench sets, except of the essays.
+- Unanswerable contexts made from them: each question asked of its corpus without its article (and
+  without its passage), and a bench question asked of the seed essays; benchmarks/gibberish_train.jsonl (keyboard mashing, random strings,
   off-topic and near-miss questions) asked of all three corpora.
 - Cross-script (English over Chinese): benchmarks/english_bench_train.jsonl (English translations of
   trial and DRCD questions, their Chinese gold answers kept), asked like the Chinese ones above;
@@ -69,9 +72,16 @@ from rag.reader.question import AskedFor  # noqa: E402
 from rag.reader.scorer import WEIGHTS_FILE, Model, Weights  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"
-CORPORA = {"cmrc2018-trial": BENCH / "cmrc2018-trial", "drcd-test": BENCH / "drcd-test"}
-SEEDS = ROOT / "seeds"
 HERE = ROOT / "benchmarks"
+#: The public Wikipedia sets: questions, the background bank, the meaning probe's words.
+BENCH_CORPORA = {"cmrc2018-trial": BENCH / "cmrc2018-trial", "drcd-test": BENCH / "drcd-test"}
+#: Every corpus whose questions are asked of it: the public sets, then reports and policy documents
+#: written here (benchmarks/policy_train/, the kind of text people bring, and its how/why questions).
+CORPORA = {**BENCH_CORPORA, "policy-train": HERE / "policy_train"}
+#: Corpora added after the first two get their folds after theirs, so adding one leaves the
+#: earlier folds as they were and out-of-fold figures stay comparable from run to run.
+LATER_CORPORA = ("policy-train",)
+SEEDS = ROOT / "seeds"
 ENGLISH_BENCH = HERE / "english_bench_train.jsonl"
 FOLDS = 5
 
@@ -94,7 +104,8 @@ class Context:
     labels: np.ndarray  # per candidate: its (fact) quote holds a gold answer
     cross: bool
     signals: QuestionSignals = QuestionSignals()
-    translated: bool = False  # an English translation of a bench question (teaches sentence choice only)
+    translated: bool = False  # an English question over a training corpus (teaches sentence choice only)
+    corpus: str = ""  # the training corpus the question was written for ("" for the essay sets)
 
     @property
     def answerable(self) -> bool:
@@ -148,12 +159,21 @@ def quoted_text(assistant: Assistant, row: int, quote) -> str:
     return normalize_answer(assistant.reader.evidence.doc_text[doc_id][quote.start:quote.end])
 
 
+PASSAGE_KINDS = ("how", "why", "list", "measures")
+
+
 def source_of(corpus: str, record: dict) -> str:
-    """The report line a question belongs to: how/why/list and English questions are reported on
-    their own (their share of the set is small)."""
-    if record.get("kind") == "english-bench":
+    """The report line a question belongs to: how/why/list, English and unanswerable questions are
+    reported on their own (their share of the set is small)."""
+    if english(record):
         return f"english {corpus}"
-    return f"{corpus} how/why/list" if record.get("corpus") else corpus
+    if not record.get("answers"):
+        return f"{corpus} unanswerable"
+    return f"{corpus} how/why/list" if record.get("corpus") or record.get("kind") in PASSAGE_KINDS else corpus
+
+
+def english(record: dict) -> bool:
+    return record.get("kind") == "english-bench" or record.get("lang") == "en"
 
 
 def article_of(record: dict) -> str:
@@ -180,14 +200,18 @@ def build_contexts(assistants: dict[str, Assistant], limit: int | None) -> list[
             others = [d for a, ids in by_article.items() if a != article for d in ids]
             siblings = [d for d in by_article.get(article, []) if d != gold]
             source = source_of(name, record)
+            if not record.get("answers"):  # a near miss written with its corpus: nothing there answers it
+                made = context(source, assistant, record, False, article)
+                contexts += [replace(made, corpus=name)] if made is not None else []
+                continue
             asked_of = [context(source, assistant, record, True, article),
-                    context(f"{source} without its article", assistant, record, False, article, others),
-                    context(f"{source} asked of the essays", essays, record, False, article)]
+                    context(f"{source} without its article", assistant, record, False, article, others)]
+            if name in BENCH_CORPORA:  # (the written reports share the essays' topics: not a clean negative)
+                asked_of.append(context(f"{source} asked of the essays", essays, record, False, article))
             if gold and siblings:
                 asked_of.append(context(f"{source} without its passage", assistant, record, False, article,
                                         others + siblings))
-            translated = record.get("kind") == "english-bench"
-            contexts += [replace(c, translated=translated) for c in asked_of if c is not None]
+            contexts += [replace(c, translated=english(record), corpus=name) for c in asked_of if c is not None]
         print(f"  {name}: {len(records)} questions in {time.perf_counter() - started:.0f} s", flush=True)
     for record in read_questions(HERE / "gibberish_train.jsonl"):
         for name, assistant in assistants.items():
@@ -260,8 +284,8 @@ def english_sentences(limit: int) -> list[str]:
 def train_meaning(embedder, assistants: dict[str, Assistant]) -> tuple[Model, dict]:
     rng = random.Random(0)
     words: list[str] = []
-    for name in CORPORA:
-        words += [r["question"] for r in read_questions(CORPORA[name] / "questions.jsonl")]
+    for name, folder in CORPORA.items():
+        words += [r["question"] for r in read_questions(folder / "questions.jsonl")]
         words += [d.title for d in assistants[name].documents if d.title]
     words += [r["question"] for r in read_questions(HERE / "seed_questions_en.jsonl")]
     words += [r["question"] for r in read_questions(HERE / "calibration_en.jsonl")]
@@ -313,7 +337,7 @@ class Bank:
 def background_bank(assistants: dict[str, Assistant]) -> Bank:
     rng = np.random.default_rng(0)
     vectors, articles = [], []
-    for name in CORPORA:
+    for name in BENCH_CORPORA:
         index = assistants[name].index
         text = assistants[name].reader.evidence.text
         rows = [i for i in range(len(text)) if len(text[i]) >= 10]  # sentences, not headings or fragments
@@ -533,9 +557,11 @@ def cross_validate(contexts: list[Context], base: Weights, keep: float) -> dict:
 def folds_by_article(contexts: list[Context]) -> dict[str, int]:
     """A fold per article: the Chinese questions' articles first (so adding English questions, which
     share their articles, leaves those folds as they were), then the rest (the essay questions in
-    English, one article each)."""
+    English, one article each), then the LATER_CORPORA's."""
     fold_of: dict[str, int] = {}
-    for group in ([c for c in contexts if not c.cross], [c for c in contexts if c.cross]):
+    first = [c for c in contexts if c.corpus not in LATER_CORPORA]
+    later = [c for c in contexts if c.corpus in LATER_CORPORA]
+    for group in ([c for c in first if not c.cross], [c for c in first if c.cross], later):
         articles = sorted({c.article for c in group} - fold_of.keys())
         fold_of |= {a: k % FOLDS for k, a in enumerate(np.random.default_rng(0).permutation(articles))}
     return fold_of

@@ -1,0 +1,54 @@
+"""The question sets written here for training (benchmarks/policy_train/): every answer must be
+something the reader can quote, or the trainer learns from wrong labels without a word said."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+POLICY = Path(__file__).resolve().parent.parent / "benchmarks" / "policy_train"
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def policy():
+    passages = {p["id"]: p for p in _lines(POLICY / "corpus.jsonl")}
+    return passages, _lines(POLICY / "questions.jsonl")
+
+
+def test_ids_are_unique_and_passages_belong_to_their_document(policy):
+    passages, questions = policy
+    assert len(passages) == len(_lines(POLICY / "corpus.jsonl"))
+    assert len({q["id"] for q in questions}) == len(questions)
+    assert all(pid.rsplit("-p", 1)[0] == p["doc_id"] for pid, p in passages.items())
+
+
+def test_every_answer_is_an_exact_slice_of_its_evidence_and_passage(policy):
+    passages, questions = policy
+    for q in questions:
+        if q["kind"] == "unanswerable":
+            assert q["answers"] == [] and q["gold_passage"] is None, q["id"]
+            continue
+        passage = passages[q["gold_passage"]]
+        assert passage["doc_id"] == q["doc_id"], q["id"]
+        assert q["evidence"] in passage["text"], q["id"]
+        assert q["answers"] and all(a and a in q["evidence"] for a in q["answers"]), q["id"]
+
+
+def test_no_chinese_question_gives_its_answer_away(policy):
+    _, questions = policy
+    for q in questions:
+        if q["lang"] == "zh":
+            assert not any(a in q["question"] for a in q["answers"]), q["id"]
+
+
+def test_a_near_miss_is_not_also_an_answerable_question(policy):
+    """The same question written once as answerable and once as a near miss would teach both labels."""
+    _, questions = policy
+    for q in questions:
+        if q["kind"] == "unanswerable":
+            twins = [o for o in questions if o["doc_id"] == q["doc_id"] and o["question"] == q["question"]]
+            assert twins == [q], q["id"]

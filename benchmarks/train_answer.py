@@ -366,10 +366,12 @@ def standardizer(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, epochs: int = 1500, lr: float = 0.5,
-                 balanced: bool = False, features: tuple[str, ...] = ()) -> Model:
+                 balanced: bool = False, features: tuple[str, ...] = (), sample_weight: np.ndarray | None = None) -> Model:
     mean, scale = standardizer(x)
     z = (x - mean) / scale
     weight = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9)) if balanced else np.ones(len(y))
+    if sample_weight is not None:
+        weight = weight * sample_weight / sample_weight.mean()
     w, b = np.zeros(x.shape[1]), 0.0
     for _ in range(epochs):
         p = 1 / (1 + np.exp(-(z @ w + b)))
@@ -485,10 +487,12 @@ def decide(contexts: list[Context], weights: Weights) -> list[Outcome]:
 
 
 def fit_abstention(outcomes: list[Outcome], names: tuple[str, ...], keep: float) -> Model:
-    rows = [(o.evidence, o.correct, o.context.answerable) for o in outcomes if o.evidence is not None]
+    decided = [o for o in outcomes if o.evidence is not None]
+    rows = [(o.evidence, o.correct, o.context.answerable) for o in decided]
     x = np.stack([laid_out({n: e[n] for n in names}, names) for e, _, _ in rows]).astype(np.float64)
     y = np.array([float(c) for _, c, _ in rows])
-    model = fit_logistic(x, y, features=names)
+    weight = np.array([CORPUS_WEIGHT.get(o.context.corpus, 1.0) for o in decided])
+    model = fit_logistic(x, y, features=names, sample_weight=weight)
     confidence = np.array([model.probability(r.astype(np.float32)) for r in x])
     answerable = np.array([a for _, _, a in rows])
     threshold = float(np.quantile(confidence[answerable], 1 - keep))
@@ -568,6 +572,8 @@ def folds_by_article(contexts: list[Context]) -> dict[str, int]:
 
 
 ENGLISH_KEEP = 0.95
+#: How much each context of a corpus counts in the decision's fit (default 1).
+CORPUS_WEIGHT: dict[str, float] = {}
 
 
 def fit_all(contexts: list[Context], base: Weights, keep: float) -> Weights:

@@ -244,3 +244,29 @@ def test_the_asked_unit_is_any_unit_a_counted_number_carries():
     # 多少册 names 册 (it was missing from a shorter list of its own): the span is 18万册, not 12个.
     text = "2025年，我区共建成社区图书馆12个，藏书总量达到18万册。"
     assert text[slice(*key_span("社区图书馆有多少册藏书？", text))] == "18万册"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("学校推行这种课堂模式是为了什么？", "reason"), ("出于什么考虑保留了人工窗口？", "reason"),
+    ("What is the purpose of the new fund?", "reason"), ("长者食堂靠什么做到不亏本？", "manner"),
+])
+def test_purpose_and_means_questions_get_an_answer_passage(question, expected):
+    assert question_type(question) == expected
+
+
+def test_a_sentence_that_restates_a_why_question_is_quoted_with_the_answer_after_it(tmp_path):
+    from rag.index import build_index
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "松溪镇垃圾分类工作总结.txt").write_text(
+        "松溪镇垃圾分类工作总结\n\n"
+        "2023年起，松溪镇在全镇14个村推行生活垃圾分类，覆盖农户5600户。\n\n"
+        "与城区相比，农村生活垃圾的分类难度更大。因为农户居住分散、运输距离长，很难像小区那样定时定点收运。"
+        "为此，镇里在每个村配备了两名保洁员，并按户发放分类垃圾桶。\n\n"
+        "下一步，松溪镇将建设一座有机垃圾堆肥站，年处理能力3000吨。\n", encoding="utf-8")
+    build_index(corpus, tmp_path / "index", progress=False)
+    response = Assistant.open(tmp_path / "index").ask("为什么农村生活垃圾比城区更难分类？")
+    answer = response.answer or response.nearest
+    assert answer.kind == "passage"
+    assert answer.text.startswith("与城区相比") and "因为农户居住分散" in answer.text

@@ -29,9 +29,10 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                        r"what (company|firm|enterprise|organi[sz]ation)", re.I)),
     ("location", re.compile(r"哪里|哪儿|在哪(?![些个几种类方])|什么地方|哪一?个(城市|省|国家|地区)|哪座|\bwhere\b|which (city|province|country|region)",
                             re.I)),
-    ("reason", re.compile(r"为什么|为何|何以|怎么会|什么原因|原因是|原因有|缘故|\bwhy\b|\bwhat (is|are|was|were) the reasons?\b|"
-                          r"\bfor what reason\b", re.I)),
-    ("manner", re.compile(r"什么方式|什么方法|什么办法|什么手段|什么途径|通过什么|怎样|怎么|如何|\bhow (do|does|did|can|should|to)\b|"
+    ("reason", re.compile(r"为什么|为何|何以|怎么会|什么原因|原因是|原因有|缘故|为了什么|目的是什么|什么目的|出于什么|用意|"
+                          r"\bwhy\b|\bwhat (is|are|was|were) the (reasons?|purpose|aim|goal)\b|\bfor what (reason|purpose)\b",
+                          re.I)),
+    ("manner", re.compile(r"什么方式|什么方法|什么办法|什么手段|什么途径|通过什么|靠什么|凭什么|怎样|怎么|如何|\bhow (do|does|did|can|should|to)\b|"
                           r"\bin what way\b|\bby what means\b|\bwhat (did|does|do|should|can|will) .{2,60}\b(do|take|adopt)\b|"
                           r"\bwhat (measures|steps|actions)\b", re.I)),
     ("list", re.compile(r"哪些|哪几|有什么|包括什么|包含什么|\bwhat are\b|\bwhich\b.*\b(are|were)\b|\blist\b", re.I)),

@@ -4,6 +4,7 @@ next to the question word that the answer sentence is likely to repeat."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,16 @@ class AskedFor:
 
     def focus_share(self, sentence_bigrams: set[str]) -> float:
         return len(self.focus & sentence_bigrams) / max(len(self.focus), 1)
+
+    @functools.cached_property
+    def question_bigrams(self) -> frozenset[str]:
+        return frozenset(bigrams(strip_interrogatives(self.folded_question)))
+
+    def restated_share(self, sentence_bigrams: set[str]) -> float:
+        """How much of a sentence the question already says: high for the sentence that a why/how
+        question was written from (与工业污染相比，…治理难度更大。 for 为何…比工业污染更难治理), whose
+        answer is the sentence after it."""
+        return len(self.question_bigrams & sentence_bigrams) / max(len(sentence_bigrams), 1)
 
     def novel_spans(self, text: str) -> list[tuple[int, int]]:
         """Entities of the asked-for kind in ``text`` that the question does not already contain

@@ -35,6 +35,9 @@ _SHORT_LEAD = 20
 #: A neighbouring sentence joins the passage when the sentence scorer finds it at least this likely
 #: relative to the best one.
 RELATIVE_LIKELIHOOD = 0.35
+#: A sentence of which the question repeats this share (of its bigrams) only restates what was asked
+#: (…仍存在一些短板。 for …还有哪些短板): the answer passage goes on to the next one.
+RESTATES_QUESTION = 0.3
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class Quoter:
                 return False
             if after:  # the next sentence goes on with the answer, or the last one announced it
                 continues = bool(_CONTINUATION_RE.match(text[row]) or _ANNOUNCES_RE.search(text[rows[-1]])
-                                 or leans_on_previous(text[row]) or len(text[rows[-1]]) < _SHORT_LEAD)
+                                 or leans_on_previous(text[row]) or len(text[rows[-1]]) < _SHORT_LEAD
+                                 or asked.restated_share(self.evidence.bigrams[rows[-1]]) >= RESTATES_QUESTION)
             else:  # the first sentence needs the one before it, or that one announces it
                 continues = bool(leans_on_previous(text[rows[0]]) or _ANNOUNCES_RE.search(text[row]))
             return continues or (best > 0 and likelihood.get(row, 0.0) >= RELATIVE_LIKELIHOOD * best)

@@ -6,8 +6,8 @@ about the seed essays except the English calibration set named below — those s
 - CMRC 2018 trial (Simplified, 1,002 questions) and DRCD test (Traditional, 3,493 questions), each
   asked of its own corpus; the bench-corpus part of benchmarks/howwhy_questions.jsonl (how/why/list
   questions over trial and DRCD passages).
-- benchmarks/policy_train/: twelve reports and policy documents written here (fictional places) with
-  239 questions (facts, how/why/list/measures, English, and near misses the documents do not answer),
+- benchmarks/policy_train/: 24 reports, essays and manuals written here (fictional places) with 479
+  questions (facts, how/why/list/measures, English, and near misses the documents do not answer),
   the kind of text and question people bring; asked like the bench sets, except of the essays.
 - Unanswerable contexts made from them: each question asked of its corpus without its article (and
   without its passage), and a bench question asked of the seed essays; benchmarks/gibberish_train.jsonl (keyboard mashing, random strings,
@@ -106,6 +106,7 @@ class Context:
     signals: QuestionSignals = QuestionSignals()
     translated: bool = False  # an English question over a training corpus (teaches sentence choice only)
     corpus: str = ""  # the training corpus the question was written for ("" for the essay sets)
+    near_miss: bool = False  # its subject is in the corpus, what it asks is not (no passage, or written so)
 
     @property
     def answerable(self) -> bool:
@@ -202,15 +203,15 @@ def build_contexts(assistants: dict[str, Assistant], limit: int | None) -> list[
             source = source_of(name, record)
             if not record.get("answers"):  # a near miss written with its corpus: nothing there answers it
                 made = context(source, assistant, record, False, article)
-                contexts += [replace(made, corpus=name)] if made is not None else []
+                contexts += [replace(made, corpus=name, near_miss=True)] if made is not None else []
                 continue
             asked_of = [context(source, assistant, record, True, article),
                     context(f"{source} without its article", assistant, record, False, article, others)]
             if name in BENCH_CORPORA:  # (the written reports share the essays' topics: not a clean negative)
                 asked_of.append(context(f"{source} asked of the essays", essays, record, False, article))
             if gold and siblings:
-                asked_of.append(context(f"{source} without its passage", assistant, record, False, article,
-                                        others + siblings))
+                near = context(f"{source} without its passage", assistant, record, False, article, others + siblings)
+                asked_of.append(replace(near, near_miss=True) if near is not None else None)
             contexts += [replace(c, translated=english(record), corpus=name) for c in asked_of if c is not None]
         print(f"  {name}: {len(records)} questions in {time.perf_counter() - started:.0f} s", flush=True)
     for record in read_questions(HERE / "gibberish_train.jsonl"):
@@ -491,7 +492,8 @@ def fit_abstention(outcomes: list[Outcome], names: tuple[str, ...], keep: float)
     rows = [(o.evidence, o.correct, o.context.answerable) for o in decided]
     x = np.stack([laid_out({n: e[n] for n in names}, names) for e, _, _ in rows]).astype(np.float64)
     y = np.array([float(c) for _, c, _ in rows])
-    weight = np.array([CORPUS_WEIGHT.get(o.context.corpus, 1.0) for o in decided])
+    weight = np.array([CORPUS_WEIGHT.get(o.context.corpus, 1.0) * (NEAR_MISS_WEIGHT if o.context.near_miss else 1.0)
+                       for o in decided])
     model = fit_logistic(x, y, features=names, sample_weight=weight)
     confidence = np.array([model.probability(r.astype(np.float32)) for r in x])
     answerable = np.array([a for _, _, a in rows])
@@ -574,6 +576,8 @@ def folds_by_article(contexts: list[Context]) -> dict[str, int]:
 ENGLISH_KEEP = 0.95
 #: How much each context of a corpus counts in the decision's fit (default 1).
 CORPUS_WEIGHT: dict[str, float] = {}
+#: How much a near miss (the question's subject is there, what it asks is not) counts in that fit.
+NEAR_MISS_WEIGHT = 1.0
 
 
 def fit_all(contexts: list[Context], base: Weights, keep: float) -> Weights:

@@ -82,10 +82,12 @@ def test_on_the_page_the_search_boxes_find_a_document_beyond_the_first(large):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         with _page(browser, url) as page:
             corpus = page.locator("#rag-corpus")
-            assert corpus.locator("details.doc").count() == SHOWN
+            # The panel renders after the page loads: wait for the count rather than read it at once
+            # (on a loaded machine the first read came before the panel; a wrong count still times out).
+            _wait_for_documents_shown(page, SHOWN)
             page.locator("#rag-corpus-search input, #rag-corpus-search textarea").fill(last.doc_id)
             corpus.locator(f'.doc-remove[data-doc="{last.doc_id}"]').wait_for(timeout=30_000)
-            assert corpus.locator("details.doc").count() == 1
+            _wait_for_documents_shown(page, 1)
 
             page.locator("#rag-settings").get_by_text("设置与筛选").click()
             page.locator("#rag-filter-search input, #rag-filter-search textarea").fill(last.title)
@@ -98,3 +100,8 @@ def test_on_the_page_the_search_boxes_find_a_document_beyond_the_first(large):
             assert page.locator("#rag-filter input:checked").count() == 1
             assert page.problems == []
         browser.close()
+
+
+def _wait_for_documents_shown(page, count: int) -> None:
+    page.wait_for_function(f"() => document.querySelectorAll('#rag-corpus details.doc').length === {count}",
+                           timeout=30_000)

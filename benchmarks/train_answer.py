@@ -10,8 +10,9 @@ about the seed essays except the English calibration set named below — those s
   questions (facts, how/why/list/measures, English, and near misses the documents do not answer),
   the kind of text and question people bring; asked like the bench sets, except of the essays.
 - Unanswerable contexts made from them: each question asked of its corpus without its article (and
-  without its passage), and a bench question asked of the seed essays; benchmarks/gibberish_train.jsonl (keyboard mashing, random strings,
-  off-topic and near-miss questions) asked of all three corpora.
+  without its passage), and a bench question asked of the seed essays;
+  benchmarks/gibberish_train.jsonl (keyboard mashing, random strings, off-topic and near-miss
+  questions) asked of every corpus, the essays included.
 - Cross-script (English over Chinese): benchmarks/english_bench_train.jsonl (English translations of
   trial and DRCD questions, their Chinese gold answers kept), asked like the Chinese ones above;
   benchmarks/seed_questions_en.jsonl and the answerable part of benchmarks/english_train.jsonl

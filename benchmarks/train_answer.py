@@ -38,6 +38,7 @@ its Chinese question's article), answer-hit@1, refusals and the confidence's rel
 set (the figures quoted in BENCHMARKS.md for DRCD).
 
     .venv/bin/python benchmarks/train_answer.py [--cv]     # ~10 min on 2 cores once the indexes exist
+    .venv/bin/python benchmarks/train_answer.py --cv --failures benchmarks/out/oof-failures.jsonl
 """
 
 from __future__ import annotations
@@ -465,6 +466,7 @@ class Outcome:
     correct: bool  # the quote holds a gold answer
     confidence: float = 0.0  # under the weights it was decided with (out of fold in cross-validation)
     answered: bool = False  # the confidence reached that decision model's threshold
+    quote: str = ""  # the quote it chose, normalised as the gold answers are (for --failures)
 
 
 def decide(contexts: list[Context], weights: Weights) -> list[Outcome]:
@@ -484,7 +486,7 @@ def decide(contexts: list[Context], weights: Weights) -> list[Outcome]:
         confidence = reader.confidence(chosen, ctx.cross)
         threshold = (weights.abstain_cross if ctx.cross else weights.abstain).threshold or 0.0
         outcomes.append(Outcome(ctx, chosen.evidence, any(g in text for g in ctx.golds), confidence,
-                                confidence >= threshold))
+                                confidence >= threshold, text))
     return outcomes
 
 
@@ -548,7 +550,7 @@ def report(outcomes: list[Outcome], title: str) -> dict:
     return summary
 
 
-def cross_validate(contexts: list[Context], base: Weights, keep: float) -> dict:
+def cross_validate(contexts: list[Context], base: Weights, keep: float) -> tuple[dict, list[Outcome]]:
     """Out-of-fold decisions, folds split by article, every model retrained on the other folds."""
     fold_of = folds_by_article(contexts)
     outcomes: list[Outcome] = []
@@ -558,7 +560,25 @@ def cross_validate(contexts: list[Context], base: Weights, keep: float) -> dict:
         weights = fit_all(train, base, keep)
         outcomes += decide(held, weights)
         print(f"  fold {fold + 1}/{FOLDS} done", flush=True)
-    return report(outcomes, "out of fold (split by article):")
+    return report(outcomes, "out of fold (split by article):"), outcomes
+
+
+def write_failures(outcomes: list[Outcome], path: Path) -> int:
+    """The out-of-fold mistakes, one JSON line each, for reading where the reader goes wrong on
+    the training sets (never on the tests): an answerable question refused or quoted wrong, an
+    unanswerable one answered."""
+    lines = []
+    for o in outcomes:
+        ctx = o.context
+        mistaken = not (o.answered and o.correct) if ctx.answerable else o.answered
+        if not mistaken:
+            continue
+        lines.append(json.dumps({"source": ctx.source, "question": ctx.question, "answerable": ctx.answerable,
+                                 "answered": o.answered, "right": o.correct, "confidence": round(o.confidence, 3),
+                                 "quote": o.quote, "gold": ctx.golds}, ensure_ascii=False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)
 
 
 def folds_by_article(contexts: list[Context]) -> dict[str, int]:
@@ -628,6 +648,8 @@ def main() -> None:
     parser.add_argument("--keep", type=float, default=0.97, help="share of answerable contexts to answer")
     parser.add_argument("--limit", type=int, default=None, help="questions per bench set (for a quick try)")
     parser.add_argument("--cv", action="store_true", help="also report out-of-fold results by article")
+    parser.add_argument("--failures", type=Path, default=None,
+                        help="with --cv: write the out-of-fold mistakes to this JSONL file")
     args = parser.parse_args()
 
     # The models are learned here: start from placeholders, whatever the current weights file holds.
@@ -655,7 +677,11 @@ def main() -> None:
     base = replace(base, background=bank.vectors, background_model=config.DEFAULT_MODEL)
     contexts += english_contexts(assistants)
     signal_contexts(contexts, meaning, bank)
-    cv = cross_validate(contexts, base, args.keep) if args.cv else None
+    cv = None
+    if args.cv:
+        cv, outcomes = cross_validate(contexts, base, args.keep)
+        if args.failures:
+            print(f"wrote {write_failures(outcomes, args.failures)} out-of-fold mistakes to {args.failures}")
 
     weights = fit_all(contexts, base, args.keep)
     report(decide(contexts, weights), "in sample (the shipped weights):")

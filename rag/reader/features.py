@@ -150,7 +150,7 @@ class SentenceEvidence:
         doc_of = [self.index.chunks[hits[rank - 1].row].doc_id for _, rank in rows]
         # Keyword evidence without the words of the candidate's own document subject (see __init__).
         terms = {d: self._about(retrieval.keywords, d) for d in set(doc_of)}
-        question_bigrams = {d: bigrams(stripped) - self.subject_bigrams.get(d, frozenset()) for d in set(doc_of)}
+        question_bigrams = {d: asked.question_bigrams - self.subject_bigrams.get(d, frozenset()) for d in set(doc_of)}
         ordered = {d: [b if b in question_bigrams[d] else None for b in ordered_bigrams(stripped)] for d in set(doc_of)}
         shares = [self.keyword_share(terms[d], self.folded[i]) for (i, _), d in zip(rows, doc_of, strict=True)]
         all_bigrams = set().union(*question_bigrams.values())

@@ -52,6 +52,7 @@ class AskedFor:
 
     @functools.cached_property
     def question_bigrams(self) -> frozenset[str]:
+        """The question's bigrams without its question words (what a sentence can repeat of it)."""
         return frozenset(bigrams(strip_interrogatives(self.folded_question)))
 
     def restated_share(self, sentence_bigrams: set[str]) -> float:
@@ -97,7 +98,7 @@ class AskedFor:
         start = max((text.rfind(p, 0, span[0]) for p in _CLAUSE_ENDS), default=-1) + 1
         ends = [e for e in (text.find(p, span[1]) for p in _CLAUSE_ENDS) if e >= 0]
         clause = fold(text[start:min(ends, default=len(text))])
-        return len(bigrams(clause) & bigrams(strip_interrogatives(self.folded_question)))
+        return len(bigrams(clause) & self.question_bigrams)
 
 
 _CLAUSE_ENDS = "，。；：！？,;:!?"

@@ -52,3 +52,30 @@ def test_a_near_miss_is_not_also_an_answerable_question(policy):
         if q["kind"] == "unanswerable":
             twins = [o for o in questions if o["doc_id"] == q["doc_id"] and o["question"] == q["question"]]
             assert twins == [q], q["id"]
+
+
+HOWWHY = POLICY.parent / "howwhy_questions.jsonl"
+BENCH = POLICY.parent.parent.parent / "shared" / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench_howwhy():
+    """The how/why/list questions written over the public Wikipedia passages (trial and DRCD)."""
+    passages = {}
+    for corpus in ("cmrc2018-trial", "drcd-test"):
+        path = BENCH / corpus / "corpus.jsonl"
+        if not path.exists():
+            pytest.skip(f"{path} is not here")
+        passages |= {p["id"]: p for p in _lines(path)}
+    return passages, [q for q in _lines(HOWWHY) if q["corpus"] != "seeds"]
+
+
+def test_bench_howwhy_answers_are_in_their_passage_and_not_in_the_question(bench_howwhy):
+    passages, questions = bench_howwhy
+    assert len({q["id"] for q in _lines(HOWWHY)}) == len(_lines(HOWWHY))
+    for q in questions:
+        passage = passages[q["gold_passage"]]
+        assert passage["doc_id"] == q["doc_id"] and q["kind"] in ("how", "why", "list", "measures"), q["id"]
+        assert q["evidence"] in passage["text"], q["id"]
+        assert q["answers"] and all(a and a in passage["text"] for a in q["answers"]), q["id"]
+        assert not any(a in q["question"] for a in q["answers"]), q["id"]

@@ -16,7 +16,7 @@ from conftest import PROJECT_ROOT
 from rag.assistant import Assistant
 from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, SentenceEvidence, laid_out
 from rag.reader.qtypes import enumeration_spans, question_type
-from rag.reader.question import bigrams, key_span
+from rag.reader.question import AskedFor, bigrams, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
 from rag.textproc import fold
 
@@ -71,6 +71,10 @@ def test_a_list_answer_marks_the_whole_enumeration(assistant):
     ("公安、民政、教育、卫生等部门要建立联合机制。", ["公安、民政、教育、卫生"]),
     ("一批新兴产业项目，如新能源汽车电池材料、高端装备制造等项目也在持续落地。", ["新能源汽车电池材料、高端装备制造"]),
     ("这里没有列举。", []),
+    # quoted names in a row, with or without 、 between them, are one list; one quoted word is not
+    ("推行“一网通办”“最多跑一次”，企业办事更便利。", ["“一网通办”“最多跑一次”"]),
+    ("分布在「嘉義」、「台南」和「高雄」三地。", ["「嘉義」、「台南」和「高雄」"]),
+    ("深化“放管服”改革。", []),
 ])
 def test_enumerations_are_cut_to_their_items(sentence, expected):
     assert [sentence[a:b] for a, b in enumeration_spans(sentence)] == expected
@@ -270,3 +274,41 @@ def test_a_sentence_that_restates_a_why_question_is_quoted_with_the_answer_after
     answer = response.answer or response.nearest
     assert answer.kind == "passage"
     assert answer.text.startswith("与城区相比") and "因为农户居住分散" in answer.text
+
+
+def test_a_number_measured_in_another_unit_does_not_answer_a_money_question():
+    # 0.9亿立方米 is a volume: for 总投资多少钱 the passage holds no amount, and nothing to quote as one.
+    asked = AskedFor.of("清溪河蓄滞洪区工程总投资多少钱？")
+    assert asked.novel_spans("工程建成后可新增蓄洪容积0.9亿立方米。") == []
+    text = "工程总投资5.2亿元，新增蓄洪容积0.9亿立方米。"
+    assert text[slice(*key_span("清溪河蓄滞洪区工程总投资多少钱？", text))] == "5.2亿元"
+    # 起薪 and 补贴 are amounts of money too: a head count is not the answer.
+    assert AskedFor.of("毕业生的平均起薪是多少？").novel_spans("2024届共有毕业生6483人。") == []
+
+
+def test_a_which_measures_answer_reads_on_from_the_topic_sentence_to_the_measures(tmp_path):
+    """A report's paragraph opens on its topic: quoted from there, the answer passage goes on to the
+    sentence that names the measures, and stops there; a topic that already names them stays alone."""
+    from rag.index import build_index
+    from rag.reader.features import Candidate
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "河滨社区养老服务报告.txt").write_text(
+        "河滨社区养老服务报告\n\n"
+        "长者食堂是社区最受欢迎的养老服务项目。食堂于2022年开业，每天供应午餐和晚餐。"
+        "为了做到不亏本，社区采取了政府补贴、企业让利、慈善捐赠三项办法。目前日均就餐420人次。\n\n"
+        "社区还开设了书法、合唱、太极拳等兴趣班。\n", encoding="utf-8")
+    build_index(corpus, tmp_path / "index", progress=False)
+    assistant = Assistant.open(tmp_path / "index")
+    reader, text = assistant.reader, assistant.reader.evidence.text
+    row_of = {text[r][:6]: r for r in range(len(assistant.index.sentences.chunk))}
+
+    def quoted(question: str, opening: str) -> str:
+        candidate = Candidate(row_of[opening], 1, np.zeros(len(SENTENCE_FEATURES), dtype=np.float32))
+        quote = reader.quoter.quote(AskedFor.of(question), candidate)
+        return assistant.index.corpus.documents[0].text[quote.start:quote.end]
+
+    answer = quoted("长者食堂采取了哪些办法做到不亏本？", "长者食堂是社")
+    assert answer.startswith("长者食堂是社区") and answer.endswith("三项办法。")
+    assert quoted("社区开设了哪些兴趣班？", "社区还开设了") == "社区还开设了书法、合唱、太极拳等兴趣班。"

@@ -43,7 +43,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
-_UNIT = (r"(?:%|％|‰|个百分点|元|美元|日元|欧元|港元|英镑|户|家|个月|个|名|位|项|座|条|种|类|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|平方公里|平方米|"
+_UNIT = (r"(?:%|％|‰|个百分点|元|美元|日元|欧元|港元|英镑|户|家|个月|个|名|位|项|座|条|种|类|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|平方公里|平方米|立方米|"
          r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|年|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
          r"篇|本|册|套|张|只|头|匹|颗|棵|首|场|间|份|成|(?i:km²|m²|km|cm|mm|kg|m|g|t|kw|mw|gw)(?![A-Za-z]))")
 _CN_COUNT = rf"[零〇一二两三四五六七八九十][{_CN_NUM}]*"
@@ -95,7 +95,8 @@ _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷|²|㎡")),
     (re.compile(r"人口|\bpopulation\b", re.I), re.compile(r"人")),
     (re.compile(r"气温|温度|\btemperature\b", re.I), re.compile(r"度|℃")),
-    (re.compile(r"投资|收入|产值|GDP|金额|资金|价格|票价|费用|成本|营收|\b(price|cost|invest\w*|revenue|income)\b", re.I),
+    (re.compile(r"投资|收入|产值|GDP|金额|资金|价格|票价|售价|费用|成本|营收|钱|薪|工资|补贴|补助|奖金|花费|"
+                r"\b(price|cost|invest\w*|revenue|income|salary|wage|money)\b", re.I),
      re.compile(r"元|镑|美金")),
     (re.compile(r"距离|多远|长度|\b(distance|how far|length)\b", re.I), re.compile(r"米|公里|公尺|光年|英里|海里|(?i:km|cm|mm|m)(?![A-Za-z²])")),
     (re.compile(r"重量|多重|\bweigh", re.I), re.compile(r"吨|克|斤|磅|(?i:kg|t)(?![A-Za-z])")),
@@ -166,12 +167,17 @@ _LAST_ITEM_END_RE = re.compile(r"等|为代表|为主|为重点|为核心|在内
 _AND_RE = re.compile(r"以及|和|及|与|或")
 
 
+# Quoted names in a row are a list too: “放管服”“一网通办”“最多跑一次”, 「嘉義」、「台南」.
+_QUOTED_RUN_RE = re.compile(r"(?:“[^“”\n]{1,24}”|「[^「」\n]{1,24}」)(?:[、和及与]?(?:“[^“”\n]{1,24}”|「[^「」\n]{1,24}」))+")
+
+
 def enumeration_spans(sentence: str) -> list[tuple[int, int]]:
     """The enumerations in ``sentence`` (电子、包装、医疗、建筑 in 广泛应用于电子、包装、医疗、建筑等领域),
     each trimmed to its items: the words before the first 、 are cut to about one item's length,
-    and the last item ends at 等 (or at about one item's length)."""
+    and the last item ends at 等 (or at about one item's length); and runs of quoted names."""
     sentence = fold_in_place(sentence)
-    spans = []
+    quoted = [(m.start(), m.end()) for m in _QUOTED_RUN_RE.finditer(sentence)]
+    spans = list(quoted)
     for clause in _CLAUSE_RE.finditer(sentence):
         text = clause.group()
         if "、" not in text:
@@ -188,7 +194,8 @@ def enumeration_spans(sentence: str) -> list[tuple[int, int]]:
             continue
         start = clause.start() + len(parts[0]) - len(first_kept)
         end = clause.start() + len(text) - len(last) + len(last_kept)
-        spans.append((start, end))
+        if not any(q_start <= start and end <= q_end for q_start, q_end in quoted):
+            spans.append((start, end))
     return spans
 
 

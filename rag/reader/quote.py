@@ -6,8 +6,9 @@
 - An **answer passage** (how, why, which measures, list questions): the shortest run of consecutive
   sentences of one paragraph (1–4) that answers — the best sentence, extended while the next one
   continues it (一是… 二是…, 同时…, a colon that announces it) or is itself nearly as likely an
-  answer. A list question whose best sentence holds the whole enumeration is answered as a fact with
-  the enumeration as its key span.
+  answer. When the passage holds nothing of the kind asked for (no enumeration, no 通过…, no 因为…),
+  it reads on through the paragraph to the first sentence that does. A list question whose best
+  sentence holds the whole enumeration is answered as a fact with the enumeration as its key span.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from rag.reader.features import Candidate, SentenceEvidence
+from rag.reader.qtypes import entity_spans
 from rag.reader.question import AskedFor
 
 # A sentence that leans on the one before it (这/其/该…) does not stand alone: quote both.
@@ -38,6 +40,10 @@ RELATIVE_LIKELIHOOD = 0.35
 #: A sentence of which the question repeats this share (of its bigrams) only restates what was asked
 #: (…仍存在一些短板。 for …还有哪些短板): the answer passage goes on to the next one.
 RESTATES_QUESTION = 0.3
+#: The kinds of question whose answer passage reads on through its paragraph when it holds nothing of
+#: the kind asked for (no enumeration for 哪些, no 通过… for 如何, no 因为… for 为什么): the paragraph
+#: opened on its topic and the answer comes after (…长者食堂最受欢迎。…社区采取了…的办法).
+READ_ON_TYPES = frozenset({"list", "manner", "reason"})
 
 
 @dataclass(frozen=True)
@@ -122,4 +128,18 @@ class Quoter:
                 break
             _, row, is_after = max(options)
             rows = [*rows, row] if is_after else [row, *rows]
+        return self._read_on(asked, rows, own)
+
+    def _read_on(self, asked: AskedFor, rows: list[int], own: range) -> list[int]:
+        """``rows``, or when they hold nothing of the kind asked for, ``rows`` and the following
+        sentences of the paragraph up to the first that does (within the passage's limits)."""
+        text = self.evidence.text
+        if asked.qtype not in READ_ON_TYPES or entity_spans(self._text(rows), asked.qtype):
+            return rows
+        grown = list(rows)
+        while len(grown) < PASSAGE_SENTENCES and grown[-1] + 1 < own.stop and \
+                sum(len(text[r]) for r in grown) + len(text[grown[-1] + 1]) <= PASSAGE_CHARS:
+            grown.append(grown[-1] + 1)
+            if entity_spans(text[grown[-1]], asked.qtype):
+                return grown
         return rows

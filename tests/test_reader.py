@@ -312,3 +312,12 @@ def test_a_which_measures_answer_reads_on_from_the_topic_sentence_to_the_measure
     answer = quoted("长者食堂采取了哪些办法做到不亏本？", "长者食堂是社")
     assert answer.startswith("长者食堂是社区") and answer.endswith("三项办法。")
     assert quoted("社区开设了哪些兴趣班？", "社区还开设了") == "社区还开设了书法、合唱、太极拳等兴趣班。"
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    # the patterns read folded text, where ， is ",": a how/why span ends at its clause's comma
+    ("营口如何改进审批？", "我市依托大数据、云计算赋能，积极推行“一网通办”等改革举措。", "依托大数据、云计算赋能"),
+    ("为什么停车难？", "由于小区建设时没有预留地下车库，道路又窄。", "由于小区建设时没有预留地下车库"),
+])
+def test_an_answer_span_stops_at_the_comma_of_its_clause(question, sentence, expected):
+    assert sentence[slice(*key_span(question, sentence))] == expected

@@ -71,8 +71,9 @@ ORG_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9（）()]{2,24}?(?:股份有限公�
 # 排名第四, 第3批, 第十届: the rank itself (the number pattern leaves out what follows 第).
 ORDINAL_RE = re.compile(r"第\s*(?:\d+|[一二三四五六七八九十百]+)\s*(?:名|位|批|届|次|个|大|家)?")
 PERSON_HINT_RE = re.compile(r"[\u4e00-\u9fff]{2,4}(?=(?:总书记|主席|教授|先生|女士|院士|同志|表示|指出|强调|认为|说))")
-MANNER_RE = re.compile(r"(?:通过|借助|依托|利用|采用|运用|依靠)[^，。；！？]{2,40}|以[^，。；！？]{2,24}(?:方式|手段|途径|为抓手|为引领)")
-REASON_RE = re.compile(r"(?:因为|由于|为了|原因是|原因在于|旨在|目的是|是因为)[^，。；！？]{2,40}")
+# The patterns read folded text (fold_in_place), where ，；！？ are , ; ! ?: a clause's end names both forms.
+MANNER_RE = re.compile(r"(?:通过|借助|依托|利用|采用|运用|依靠)[^，。；！？,;!?]{2,40}|以[^，。；！？,;!?]{2,24}(?:方式|手段|途径|为抓手|为引领)")
+REASON_RE = re.compile(r"(?:因为|由于|为了|原因是|原因在于|旨在|目的是|是因为)[^，。；！？,;!?]{2,40}")
 LOCATION_RE = re.compile(r"(?:(?<=[在于到至往赴、和与及，。；：“（\s])|^)[\u4e00-\u9fff]{1,6}?(?:省|市|县|区|镇|乡|村|港|岛|湾|洲|国)")
 
 _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {

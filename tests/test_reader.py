@@ -286,6 +286,18 @@ def test_a_number_measured_in_another_unit_does_not_answer_a_money_question():
     assert AskedFor.of("毕业生的平均起薪是多少？").novel_spans("2024届共有毕业生6483人。") == []
 
 
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    # a measuring unit after 多少 narrows the numbers to that measure, in any of its units
+    ("茶叶一年的产量是多少吨？", "建成加工园区各1个，将加工转化率提高到70%以上。", []),
+    ("茶叶一年的产量是多少吨？", "全县茶园12万亩，年产干茶3500吨、鲜叶800公斤。", ["3500吨", "800公斤"]),
+    ("新修的道路有多少米？", "新修道路3.5公里，新建桥梁2座。", ["3.5公里"]),
+    # people are counted in 名 as often as in 人: a counter does not narrow them
+    ("有多少人参加了培训？", "全年培训学员1300名。", ["1300名"]),
+])
+def test_a_measuring_unit_after_the_question_word_narrows_the_numbers(question, sentence, expected):
+    assert [sentence[a:b] for a, b in AskedFor.of(question).novel_spans(sentence)] == expected
+
+
 def test_a_which_measures_answer_reads_on_from_the_topic_sentence_to_the_measures(tmp_path):
     """A report's paragraph opens on its topic: quoted from there, the answer passage goes on to the
     sentence that names the measures, and stops there; a topic that already names them stays alone."""

@@ -94,7 +94,7 @@ _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
 _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (re.compile(r"增长率|增速|比例|比重|占比|百分之|\b(rate|percentage|share)\b", re.I), re.compile(r"%|％|百分|成")),
     (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷|²|㎡")),
-    (re.compile(r"人口|\bpopulation\b", re.I), re.compile(r"人")),
+    (re.compile(r"人口|\bpopulation\b", re.I), _PEOPLE := re.compile(r"人")),
     (re.compile(r"气温|温度|\btemperature\b", re.I), re.compile(r"度|℃")),
     (re.compile(r"投资|收入|产值|GDP|金额|资金|价格|票价|售价|费用|成本|营收|钱|薪|工资|补贴|补助|奖金|花费|"
                 r"\b(price|cost|invest\w*|revenue|income|salary|wage|money)\b", re.I),
@@ -117,9 +117,15 @@ def asked_unit(question: str) -> str | None:
 
 
 def measure_unit(question: str) -> re.Pattern[str] | None:
-    """The unit pattern a number question's measure calls for, if it names one."""
+    """The unit pattern a number question's measure calls for, if it names one: by a measure word
+    (面积, 投资) or by a measuring unit after 多少 (多少吨 wants a weight: 3万吨 or 800公斤, not 12个)."""
     question = fold(question)
-    return next((unit for measure, unit in _MEASURES if measure.search(question)), None)
+    found = next((unit for measure, unit in _MEASURES if measure.search(question)), None)
+    named = asked_unit(question)
+    if found is None and named:
+        # People are counted in 名/位/户 as often as in 人: only units that measure narrow the numbers.
+        found = next((unit for _, unit in _MEASURES if unit is not _PEOPLE and unit.search(named)), None)
+    return found
 
 
 #: Kinds answered by an answer passage (1–4 sentences) when one sentence does not hold the answer.

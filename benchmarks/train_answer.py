@@ -386,6 +386,25 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, epochs: int = 1
                  scale.astype(np.float32), w.astype(np.float32), float(b))
 
 
+class Adam:
+    """Adam (full batch, L2 on every array) over ``params``, which it updates in place."""
+
+    def __init__(self, params: list[np.ndarray], lr: float, l2: float):
+        self.params, self.lr, self.l2 = params, lr, l2
+        self.first = [np.zeros_like(p) for p in params]
+        self.second = [np.zeros_like(p) for p in params]
+        self.steps = 0
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        self.steps += 1
+        for k, param in enumerate(self.params):
+            g = grads[k] + self.l2 * param
+            self.first[k] = 0.9 * self.first[k] + 0.1 * g
+            self.second[k] = 0.999 * self.second[k] + 0.001 * g ** 2
+            param -= self.lr * (self.first[k] / (1 - 0.9 ** self.steps)) / (
+                np.sqrt(self.second[k] / (1 - 0.999 ** self.steps)) + 1e-8)
+
+
 def fit_logistic_mlp(x: np.ndarray, y: np.ndarray, hidden: int, features: tuple[str, ...],
                      sample_weight: np.ndarray | None = None, l2: float = 1e-4, epochs: int = 600,
                      lr: float = 0.01, seed: int = 0) -> Model:
@@ -396,19 +415,13 @@ def fit_logistic_mlp(x: np.ndarray, y: np.ndarray, hidden: int, features: tuple[
     weight = np.ones(len(y)) if sample_weight is None else sample_weight / sample_weight.mean()
     rng = np.random.default_rng(seed)
     params = [rng.normal(0, 0.3, (x.shape[1], hidden)), np.zeros(hidden), rng.normal(0, 0.3, hidden), np.zeros(1)]
-    first = [np.zeros_like(p) for p in params]
-    second = [np.zeros_like(p) for p in params]
-    for epoch in range(1, epochs + 1):
+    adam = Adam(params, lr, l2)
+    for _ in range(epochs):
         h = np.tanh(z @ params[0] + params[1])
         p = 1 / (1 + np.exp(-(h @ params[2] + params[3][0])))
         g = (p - y) * weight / len(y)
         dh = g[:, None] * params[2] * (1 - h ** 2)
-        grads = [z.T @ dh, dh.sum(axis=0), h.T @ g, np.array([g.sum()])]
-        for k, param in enumerate(params):
-            step = grads[k] + l2 * param
-            first[k] = 0.9 * first[k] + 0.1 * step
-            second[k] = 0.999 * second[k] + 0.001 * step ** 2
-            param -= lr * (first[k] / (1 - 0.9 ** epoch)) / (np.sqrt(second[k] / (1 - 0.999 ** epoch)) + 1e-8)
+        adam.step([z.T @ dh, dh.sum(axis=0), h.T @ g, np.array([g.sum()])])
     f32 = np.float32
     return Model(features, mean.astype(f32), scale.astype(f32), params[2].astype(f32), float(params[3][0]),
                  params[0].astype(f32), params[1].astype(f32))
@@ -436,9 +449,8 @@ def train_listwise(groups, hidden: int | None, epochs: int, lr: float, l2: float
         params = [rng.normal(0, 0.3, (n_features, hidden)), np.zeros(hidden), rng.normal(0, 0.3, hidden)]
     else:
         params = [np.zeros(n_features)]
-    first = [np.zeros_like(p) for p in params]
-    second = [np.zeros_like(p) for p in params]
-    for epoch in range(1, epochs + 1):
+    adam = Adam(params, lr, l2)
+    for _ in range(epochs):
         if hidden:
             h = np.tanh(x @ params[0] + params[1])
             s = h @ params[2]
@@ -453,11 +465,7 @@ def train_listwise(groups, hidden: int | None, epochs: int, lr: float, l2: float
             grads = [np.einsum("qcf,qch->fh", x, dh), dh.sum(axis=(0, 1)), np.einsum("qch,qc->h", h, ds)]
         else:
             grads = [np.einsum("qcf,qc->f", x, ds)]
-        for k, param in enumerate(params):
-            g = grads[k] + l2 * param
-            first[k] = 0.9 * first[k] + 0.1 * g
-            second[k] = 0.999 * second[k] + 0.001 * g ** 2
-            param -= lr * (first[k] / (1 - 0.9 ** epoch)) / (np.sqrt(second[k] / (1 - 0.999 ** epoch)) + 1e-8)
+        adam.step(grads)
     return params
 
 

@@ -111,7 +111,7 @@ class Quoter:
         rows = [i]
 
         def joins(row: int, after: bool) -> bool:
-            if not own.start <= row < own.stop or sum(len(text[r]) for r in rows) + len(text[row]) > PASSAGE_CHARS:
+            if not own.start <= row < own.stop or not self._fits(rows, row):
                 return False
             if after:  # the next sentence goes on with the answer, or the last one announced it
                 continues = bool(_CONTINUATION_RE.match(text[row]) or _ANNOUNCES_RE.search(text[rows[-1]])
@@ -130,6 +130,11 @@ class Quoter:
             rows = [*rows, row] if is_after else [row, *rows]
         return self._read_on(asked, rows, own)
 
+    def _fits(self, rows: list[int], row: int) -> bool:
+        """Whether sentence ``row`` still fits in an answer passage of ``rows``."""
+        text = self.evidence.text
+        return len(rows) < PASSAGE_SENTENCES and sum(len(text[r]) for r in rows) + len(text[row]) <= PASSAGE_CHARS
+
     def _read_on(self, asked: AskedFor, rows: list[int], own: range) -> list[int]:
         """``rows``, or when they hold nothing of the kind asked for, ``rows`` and the following
         sentences of the paragraph up to the first that does (within the passage's limits)."""
@@ -137,8 +142,7 @@ class Quoter:
         if asked.qtype not in READ_ON_TYPES or entity_spans(self._text(rows), asked.qtype):
             return rows
         grown = list(rows)
-        while len(grown) < PASSAGE_SENTENCES and grown[-1] + 1 < own.stop and \
-                sum(len(text[r]) for r in grown) + len(text[grown[-1] + 1]) <= PASSAGE_CHARS:
+        while grown[-1] + 1 < own.stop and self._fits(grown, grown[-1] + 1):
             grown.append(grown[-1] + 1)
             if entity_spans(text[grown[-1]], asked.qtype):
                 return grown

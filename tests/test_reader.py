@@ -15,10 +15,10 @@ import pytest
 from conftest import PROJECT_ROOT
 from rag.assistant import Assistant
 from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, SentenceEvidence, laid_out
-from rag.reader.qtypes import enumeration_spans, question_type
+from rag.reader.qtypes import entity_spans, enumeration_spans, question_type
 from rag.reader.question import AskedFor, bigrams, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
-from rag.textproc import fold
+from rag.textproc import fold, fold_in_place
 
 NO_WORDS = ["asdkjh qwe zzxq 啊啊啊 哦哦", "zxcvbnm asdfgh", "qwerty 12345", "1234567890", "jjjjjjjj kkkk",
             "啊啊啊啊 哦哦哦", "xyz?", "sdfg hjkl wert"]
@@ -333,3 +333,39 @@ def test_a_which_measures_answer_reads_on_from_the_topic_sentence_to_the_measure
 ])
 def test_an_answer_span_stops_at_the_comma_of_its_clause(question, sentence, expected):
     assert sentence[slice(*key_span(question, sentence))] == expected
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    ("这个项目是谁主持设计的？", "该项目由总工程师刘海波主持设计，于2019年建成。", "刘海波"),
+    ("誰在2016年宣誓就職？", "2016年5月20日，蔡英文在臺北市總統府宣誓就職。", "蔡英文"),
+    ("他在哪里宣誓就职？", "2016年5月20日，蔡英文在臺北市總統府宣誓就職。", "臺北市"),
+])
+def test_a_name_question_marks_the_name_the_tagger_finds(question, sentence, expected):
+    # No title or verb of speech beside 刘海波: the patterns alone find no person in this sentence.
+    assert sentence[slice(*key_span(question, sentence))] == expected
+
+
+def test_the_taggers_organisation_name_replaces_the_patterns_guess():
+    sentence = "典礼在台北市政府举行。"
+    assert [sentence[a:b] for a, b in entity_spans(sentence, "org")] == ["台北市政府"]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("桐溪市住建局局长叫什么名字？", "person"), ("公司负责人的姓名是什么？", "person"),
+    ("What is the name of the head of the bureau?", "person"), ("这种花叫什么名字？", None),
+])
+def test_asking_a_roles_name_asks_for_a_person(question, expected):
+    assert question_type(question) == expected
+
+
+def test_warming_the_names_tags_every_sentence_a_question_then_reads(assistant):
+    from rag.reader import names
+
+    names.tagged_names.cache_clear()
+    assistant.reader.evidence.warm_names()
+    warmed = names.tagged_names.cache_info()
+    texts = map(assistant.reader.evidence.text.__getitem__, range(len(assistant.index.sentences.chunk)))
+    assert warmed.currsize == len(set(map(fold_in_place, texts))) > 0
+    assistant.ask("营口港务集团的董事长是谁？")
+    after = names.tagged_names.cache_info()
+    assert after.misses == warmed.misses and after.hits > warmed.hits  # no sentence tagged twice

@@ -23,6 +23,7 @@ import gc
 import itertools
 import logging
 import os
+import threading
 from pathlib import Path
 
 from ui.gradio_import import stubs_left_alone
@@ -40,6 +41,7 @@ from rag.errors import QuestionError, RagError  # noqa: E402
 from rag.ingest.load import MAX_FILE_MB, TYPES  # noqa: E402
 from rag.library import MAX_FILES, MAX_UPLOAD_MB, UPLOADS, add_uploads, remove_documents  # noqa: E402
 from rag.progress import Progress  # noqa: E402
+from rag.reader import names  # noqa: E402
 from rag.textproc import keywords  # noqa: E402
 from rag.types import Document  # noqa: E402
 from ui import pages, render  # noqa: E402
@@ -352,6 +354,8 @@ def serve(index_dir: Path | str | None = None, corpus: Path | str | None = None,
     # it (~170k objects, jieba's 500k-word dictionary among them; 51 of them garbage). Its next full
     # collection came during the launch and took 0.15 s (launch 0.35 → 0.19 s); so would each later one.
     gc.freeze()
+    if len(assistant.index.sentences.chunk) <= names.WARM_SENTENCES:
+        threading.Thread(target=assistant.reader.evidence.warm_names, name="warm-names", daemon=True).start()
     app = create_app(assistant, read_only=read_only)
     print(f"serving {len(assistant.documents)} documents on http://{host}:{port}"
           + (" (read-only)" if read_only else f"; documents added from the page go to {index_dir / UPLOADS}"),

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.index import LoadedIndex, subject_words
-from rag.reader.qtypes import RELIABLE_TYPES, entity_spans
+from rag.reader import names
+from rag.reader.qtypes import ABSENCE_TYPES, entity_spans
 from rag.reader.question import AskedFor, bigrams, strip_interrogatives
 from rag.retrieve import Retrieval
-from rag.textproc import fold
+from rag.textproc import fold, fold_in_place
 
 #: How many of the best passages the answer may come from.
 PASSAGES_FOR_ANSWER = 5
@@ -108,6 +109,13 @@ class SentenceEvidence:
         titles = {d.doc_id: d.title for d in index.corpus.documents}
         self.subject_words = {d: subject_words(titles[d]) for d in framed_docs}
         self.subject_bigrams = {d: frozenset(bigrams(t)) for d, t in self.subject_words.items()}
+
+    def warm_names(self) -> None:
+        """Tag the names in every sentence now (``names.tagged_names`` keeps them), so that no
+        who/where question waits for the tagger: the server does this in the background for a
+        corpus of up to ``names.WARM_SENTENCES`` sentences."""
+        for i in range(len(self.text)):
+            names.tagged_names(fold_in_place(self.text[i]))
 
     def keyword_share(self, terms: list[str], text_folded: str) -> float:
         """IDF-weighted share of the question's keywords that appear in a (folded) text."""
@@ -204,7 +212,7 @@ class SentenceEvidence:
             "agree": float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
             "type_asked": max(best.feature("type"), best.feature("type_missing")),
             "type_novel": best.feature("type_novel"),
-            "type_absent": float(asked.qtype in RELIABLE_TYPES and not best.feature("type_novel")),
+            "type_absent": float(asked.qtype in ABSENCE_TYPES and not best.feature("type_novel")),
             "type_any": max(c.feature("type_novel") for c in candidates),
             "margin": float(ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0)),
             "meaning": signals.meaning,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from rag.reader.names import name_spans
 from rag.textproc import fold, fold_in_place
 
 # Order matters: the first pattern that matches decides (哪一年 is a time, not a generic 哪).
@@ -23,7 +24,10 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                           r"\bnumber of\b|\bwhat (is|was|are|were) the (total |overall |annual )?"
                           r"(investment|cost|price|area|population|revenue|output|value|amount|size|length|distance)\b",
                           re.I)),
-    ("person", re.compile(r"谁|何人|哪一?位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b", re.I)),
+    # A role's name is a person's (局长叫什么名字); a flower's name is not.
+    ("person", re.compile(r"谁|何人|哪一?位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b|"
+                          r"(?:长|书记|主任|主席|经理|总裁|总监|负责人|人|者|员|师|官|代表)的?(?:叫什么|名字|姓名|尊姓|姓什么)|"
+                          r"\bwhat is the name of the (?:head|director|chair\w*|president|mayor|secretary|manager|principal)\b", re.I)),
     ("org", re.compile(r"哪[家个所些]*(公司|企业|机构|单位|大学|学校|集团|部门|组织)|什么(公司|企业|机构|单位|组织)|"
                        r"which (company|companies|firm|enterprise|organi[sz]ation|institution)|"
                        r"what (company|firm|enterprise|organi[sz]ation)", re.I)),
@@ -131,8 +135,15 @@ def measure_unit(question: str) -> re.Pattern[str] | None:
 #: Kinds answered by an answer passage (1–4 sentences) when one sentence does not hold the answer.
 PASSAGE_TYPES = frozenset({"manner", "reason", "list"})
 
+#: Kinds whose names the LAC tagger finds (``names``), besides the patterns.
+NAMED_TYPES = frozenset({"person", "location", "org"})
+
 #: Kinds whose entities the patterns find reliably: a sentence without one cannot be the answer.
 RELIABLE_TYPES = frozenset({"number", "time", "ordinal"})
+
+#: Kinds whose absence from the chosen sentence is evidence that the corpus does not answer (a
+#: who-question quoting a sentence that names nobody): weighed by the decision, not a rule.
+ABSENCE_TYPES = RELIABLE_TYPES | {"person"}
 
 
 _SENTENCE_END_RE = re.compile(r"[。！？!?；;]")
@@ -163,6 +174,9 @@ def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
         return []
     sentence = fold_in_place(sentence)
     spans = [(m.start(), m.end()) for pattern in _ENTITY_RES[qtype] for m in pattern.finditer(sentence)]
+    if qtype in NAMED_TYPES and (names := name_spans(sentence, qtype)):
+        # The tagger's name over a pattern's guess at it (台北市政府, not 在台北市政府).
+        spans = names + [sp for sp in spans if not any(sp[0] < e and s < sp[1] for s, e in names)]
     if qtype == "list":
         spans += enumeration_spans(sentence)
     return sorted(set(spans))

@@ -80,16 +80,17 @@ class AskedFor:
             return slot_span(self.folded_question, text) if self.qtype not in PASSAGE_TYPES else None
         if self.qtype == "list":
             return max(spans, key=lambda sp: (self._clause_overlap(text, sp), sp[1] - sp[0]))
-        if self.qtype in ("location", "org", "person"):
-            return enumeration_around(text, spans[0]) or spans[0]
         if self.named_unit:
             folded = fold_in_place(text)
-            return next((sp for sp in spans if self.named_unit in folded[sp[0]:sp[1]]), spans[0])
+            spans = [sp for sp in spans if self.named_unit in folded[sp[0]:sp[1]]] or spans
+        chosen = spans[0]
         if len(spans) > 1 and (slot := slot_span(self.folded_question, text)) is not None:
-            # Of several numbers or dates, the one standing where the question word stands (1600余名 in
-            # 每天为1600余名老人提供午餐 for 每天给多少老人提供午餐, not the 12个 before it).
-            return next((sp for sp in spans if sp[0] < slot[1] and slot[0] < sp[1]), spans[0])
-        return spans[0]
+            # Of several numbers, dates or names, the one standing where the question word stands
+            # (1600余名 in 每天为1600余名老人提供午餐 for 每天给多少老人提供午餐, not the 12个 before it).
+            chosen = next((sp for sp in spans if sp[0] < slot[1] and slot[0] < sp[1]), chosen)
+        if self.qtype in ("location", "org", "person"):
+            return enumeration_around(text, chosen) or chosen
+        return chosen
 
 
     def _clause_overlap(self, text: str, span: tuple[int, int]) -> int:

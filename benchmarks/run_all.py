@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_model.py", "bench_engine.py", "bench_build.py", "bench_serve.py", "bench_retrieval.py",
-           "bench_answers.py", "bench_hnsw.py", "bench_ui.py", "bench_load.py", "bench_security.py",
+           "bench_answers.py", "bench_names.py", "bench_hnsw.py", "bench_ui.py", "bench_load.py", "bench_security.py",
            "bench_ingest_formats.py", "bench_add.py"]
 
 

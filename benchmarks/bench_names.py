@@ -3,7 +3,7 @@
 Side by side in one process, the tagger on and off (``qtypes.NAMED_TYPES``), each with an empty
 tag cache: the whole ``Assistant.ask`` time of CMRC 2018 trial's who/where/which-organisation
 questions (the only ones it runs for) on trial's index, and the key span's F1 against the gold answer
-on the sentence that holds it (trial and DRCD, training data: the tagger's rules were chosen on these).
+on the sentence that holds it (CMRC's character F1, as `rag eval`'s span F1; trial and DRCD, training data: the tagger's rules were chosen on these).
 The tagger's memory is measured in a child process: RSS after importing onnxruntime and loading it.
 
 Run: .venv/bin/python benchmarks/bench_names.py   (needs trial's eval index: rag eval or train_answer builds it)
@@ -12,7 +12,6 @@ Writes benchmarks/results/names.json and prints a Markdown table.
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import re
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.record import load_note, record  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
-from rag.evaluate import eval_index_dir, normalize_answer  # noqa: E402
+from rag.evaluate import char_f1, eval_index_dir  # noqa: E402
 from rag.reader import names, qtypes  # noqa: E402
 from rag.reader.question import key_span  # noqa: E402
 
@@ -43,12 +42,6 @@ def read_set(name: str) -> tuple[dict[str, str], list[dict]]:
         corpus[row["id"]] = row["text"]
     questions = [json.loads(line) for line in (BENCH / name / "questions.jsonl").open(encoding="utf-8")]
     return corpus, [q for q in questions if q.get("answers") and qtypes.question_type(q["question"]) in KINDS]
-
-
-def char_f1(predicted: str, gold: str) -> float:
-    p, g = list(normalize_answer(predicted)), list(normalize_answer(gold))
-    common = sum((collections.Counter(p) & collections.Counter(g)).values())
-    return 0.0 if not common else 2 * common / (len(p) + len(g))
 
 
 def span_f1(name: str) -> dict[str, float]:

@@ -25,6 +25,8 @@ LABELS = {"person": "PER", "location": "LOC", "org": "ORG"}
 WARM_SENTENCES = 20_000
 
 _LOCK = threading.Lock()
+#: What may stand between two pieces of one name (伊夫林·霍尔).
+_JOINERS = "·・• "
 
 
 @functools.cache
@@ -69,9 +71,6 @@ def tagged_names(sentence: str) -> tuple[tuple[str, int, int], ...]:
                 out.append((label, at, at + len(word)))
         at += len(word)
     return tuple(out)
-
-
-_JOINERS = "·・• "
 
 
 def name_spans(sentence: str, kind: str) -> list[tuple[int, int]]:

@@ -382,3 +382,44 @@ def test_a_missing_tagger_is_a_clear_error_not_a_traceback(monkeypatch):
             names._tagger()
     finally:
         names._tagger.cache_clear()
+
+
+_LIBRARY_REPORT = ("青石镇文化站工作报告\n\n"
+                   "2024年，青石镇对镇图书馆进行了全面改造。改造工程由镇文化站站长周雨桐负责，历时四个月完成。"
+                   "改造后的图书馆新增阅览座位80个。\n\n"
+                   "图书馆每周开放六天，周末延长开放时间。\n")
+
+
+def test_a_fact_whose_sentence_names_nobody_takes_in_the_likely_neighbour_that_does(tmp_path):
+    """由谁负责: the sentence most like the question names no one, the next one names the person and
+    the scorer finds it nearly as likely: the quote holds both. An unlikely neighbour stays out, and a
+    sentence that already names someone stands alone."""
+    from rag.index import build_index
+    from rag.reader.features import Candidate
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "青石镇文化站工作报告.txt").write_text(_LIBRARY_REPORT, encoding="utf-8")
+    build_index(corpus, tmp_path / "index", progress=False)
+    assistant = Assistant.open(tmp_path / "index")
+    reader, text = assistant.reader, assistant.reader.evidence.text
+    rows = range(len(assistant.index.sentences.chunk))
+    renovated, leader = (next(r for r in rows if text[r].startswith(opening)) for opening in ("2024年", "改造工程"))
+    asked = AskedFor.of("青石镇图书馆改造由谁负责？")
+
+    def quoted(best: int, likelihood: dict[int, float]) -> str:
+        candidate = Candidate(best, 1, np.zeros(len(SENTENCE_FEATURES), dtype=np.float32))
+        quote = reader.quoter.quote(asked, candidate, likelihood)
+        assert quote.kind == "fact"
+        return assistant.index.corpus.documents[0].text[quote.start:quote.end]
+
+    both = quoted(renovated, {renovated: 0.54, leader: 0.43})
+    assert both == text[renovated] + text[leader]
+    assert both[slice(*asked.key_span(both))] == "周雨桐"
+    assert quoted(renovated, {renovated: 0.9, leader: 0.05}) == text[renovated]
+    assert quoted(leader, {leader: 0.54, renovated: 0.43}) == text[leader]
+    # and asked for real, whichever sentence the scorer puts first, the answer names the person
+    response = assistant.ask("青石镇图书馆改造由谁负责？")
+    answer = response.answer or response.nearest
+    assert "周雨桐" in answer.text and answer.text[slice(*answer.span)] == "周雨桐"
+

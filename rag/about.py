@@ -12,8 +12,9 @@ import re
 from rag.textproc import fold, keywords
 from rag.types import Answer, Citation, Document, SectionNode
 
-# "Who wrote it", not any sentence with 作者 in it (作者为什么认为… asks the essay, not its byline).
-_AUTHOR_Q = re.compile(r"谁写|谁撰写|谁执笔|由谁|作者是|作者叫|作者为(?!什么|何)|作者姓|作者的名字|撰写人|执笔人|署名|"
+# "Who wrote it", not any sentence with 作者 in it (作者为什么认为… asks the essay, not its byline),
+# nor any 由谁 (改造由谁负责 asks the text: only 由谁撰写/执笔/所写… ask for the author).
+_AUTHOR_Q = re.compile(r"谁写|谁撰写|谁执笔|由谁(?:来)?(?:撰写|执笔|所写|创作|起草|编写)|作者是|作者叫|作者为(?!什么|何)|作者姓|作者的名字|撰写人|执笔人|署名|"
                        r"(?:的|篇|文章)作者[？?]?$|^作者[？?]?$|"
                        r"\bwho (wrote|authored|is the author)|\b(the )?author( of| is|\?|$)|\bwritten by\b", re.I)
 _TITLE_Q = re.compile(r"题目|标题|题为|篇名|叫什么|名称|\btitle\b|\bcalled\b|\bentitled\b", re.I)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import PROJECT_ROOT
-from rag.about import named_document
+from rag.about import is_structure_question, named_document
 from rag.assistant import Assistant, clean_question
 from rag.errors import QuestionError
 from rag.reader.qtypes import question_type
@@ -77,6 +77,20 @@ def test_who_wrote_an_essay_is_answered_from_its_byline(assistant):
     a, b = answer.span
     assert answer.text[a:b] == "冯也"
     assert answer.citation.doc_id == "yingkou-essays-2025#3"
+
+
+@pytest.mark.parametrize(("question", "about_the_document"), [
+    ("这篇文章由谁执笔？", True), ("《营口产业“双引擎”驱动发展》是由谁所写？", True), ("社会治理那篇文章是谁写的？", True),
+    ("青石镇图书馆改造由谁负责？", False), ("营口港由谁管理？", False),
+])
+def test_only_a_question_about_writing_asks_for_the_byline(question, about_the_document):
+    assert is_structure_question(question) is about_the_document
+
+
+def test_who_is_responsible_for_something_is_not_answered_with_a_byline(assistant):
+    response = assistant.ask("营口市的基层社会治理工作由谁负责？")
+    answer = response.answer or response.nearest
+    assert answer is None or "中共营口市委党校" not in answer.text
 
 
 def test_a_section_question_quotes_the_heading(assistant):

@@ -40,7 +40,8 @@ def format_response(response: Response, width: int = 100) -> str:
     if response.answer is not None:
         answer = response.answer
         if answer.kind == "passage":
-            lines.append(f"Answer passage ({len(answer.sentences or [])} sentences):")
+            count = len(answer.sentences or [])
+            lines.append(f"Answer passage ({count} sentence{'s' if count != 1 else ''}):")
         lines += [f"“{marked(answer)}”", f"  — {cite(answer.citation)}  (confidence {answer.score:.2f})"]
     else:
         lines.append(f"Not found: {response.message or 'the documents do not answer this question'}.")

@@ -256,3 +256,16 @@ def test_the_document_a_question_names_is_the_one_a_scan_of_every_title_finds(as
                   "Who wrote about Hong Kong?", "谁"]
     for question in questions:
         assert named_document(question, documents) is _named_document_by_scanning(question, documents), question
+
+
+@pytest.mark.parametrize(("sentences", "heading"), [(1, "Answer passage (1 sentence):"),
+                                                     (3, "Answer passage (3 sentences):")])
+def test_the_command_line_counts_an_answer_passages_sentences_in_words(sentences, heading):
+    from rag.render import format_response
+    from rag.types import Answer, Citation, Response
+
+    citation = Citation("d", "d.txt", "标题", "", [], 1, 0, 6 * sentences)
+    answer = Answer("一句话。一句" * sentences, None, 0.5, citation, kind="passage",
+                    sentences=[[6 * i, 6 * i + 6] for i in range(sentences)])
+    text = format_response(Response("为什么？", False, answer, [], {}))
+    assert text.splitlines()[0] == heading

@@ -474,6 +474,11 @@ def train_listwise(groups, hidden: int | None, epochs: int, lr: float, l2: float
 PASSAGE_WEIGHT = 1
 
 
+#: The same-script sentence scorer: one tanh layer of this many units, this many full-batch Adam steps.
+SENTENCE_HIDDEN = 16
+SENTENCE_EPOCHS = 300
+
+
 def candidate_groups(contexts: list[Context]) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(np.stack([c.features for c in ctx.candidates]), ctx.labels) for ctx in contexts
             if ctx.answerable and ctx.candidates and ctx.labels.any()
@@ -493,7 +498,7 @@ def sentence_models(contexts: list[Context]) -> tuple[Model, Model]:
     def standardized(groups):
         return [((x - mean) / scale, y) for x, y in groups]
 
-    w1, b1, w2 = train_listwise(standardized(same), hidden=16, epochs=300, lr=0.01, l2=1e-4)
+    w1, b1, w2 = train_listwise(standardized(same), hidden=SENTENCE_HIDDEN, epochs=SENTENCE_EPOCHS, lr=0.01, l2=1e-4)
     (linear,) = train_listwise(standardized(cross), hidden=None, epochs=300, lr=0.05, l2=1e-3)
     mlp = Model(SENTENCE_FEATURES, mean.astype(f32), scale.astype(f32), w2.astype(f32), 0.0, w1.astype(f32), b1.astype(f32))
     return mlp, Model(SENTENCE_FEATURES, mean.astype(f32), scale.astype(f32), linear.astype(f32), 0.0)
@@ -692,15 +697,9 @@ def placeholder_weights() -> Weights:
                    zero(CROSS_SCRIPT_FEATURES), meaning=None, meaning_threshold=0.0, meaning_model=None)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keep", type=float, default=0.97, help="share of answerable contexts to answer")
-    parser.add_argument("--limit", type=int, default=None, help="questions per bench set (for a quick try)")
-    parser.add_argument("--cv", action="store_true", help="also report out-of-fold results by article")
-    parser.add_argument("--failures", type=Path, default=None,
-                        help="with --cv: write the out-of-fold mistakes to this JSONL file")
-    args = parser.parse_args()
-
+def prepare(limit: int | None = None) -> tuple[list[Context], Weights, dict, Bank]:
+    """Every training context with its signals, and the weights every fit starts from (the meaning
+    probe and the background bank, learned first): what ``--cv`` and the final fit both use."""
     # The models are learned here: start from placeholders, whatever the current weights file holds.
     reader_module.load_weights = placeholder_weights
     assistants = {"seeds": Assistant.open(eval_index_dir(SEEDS), corpus=SEEDS, progress=False)}
@@ -720,12 +719,26 @@ def main() -> None:
 
     print("contexts: every question asked of its corpus, of its corpus without its article, and of the essays",
           flush=True)
-    contexts = build_contexts(assistants, args.limit)
+    contexts = build_contexts(assistants, limit)
     memo.save()
     bank = background_bank(assistants)
     base = replace(base, background=bank.vectors, background_model=config.DEFAULT_MODEL)
     contexts += english_contexts(assistants)
     signal_contexts(contexts, meaning, bank)
+    return contexts, base, meaning_report, bank
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", type=float, default=0.97, help="share of answerable contexts to answer")
+    parser.add_argument("--limit", type=int, default=None, help="questions per bench set (for a quick try)")
+    parser.add_argument("--cv", action="store_true", help="also report out-of-fold results by article")
+    parser.add_argument("--failures", type=Path, default=None,
+                        help="with --cv: write the out-of-fold mistakes to this JSONL file")
+    args = parser.parse_args()
+
+    contexts, base, meaning_report, bank = prepare(args.limit)
+    meaning = base.meaning
     cv = None
     if args.cv:
         cv, outcomes = cross_validate(contexts, base, args.keep)

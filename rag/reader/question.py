@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from rag.reader.qtypes import (
+    NAMED_TYPES,
     PASSAGE_TYPES,
     asked_unit,
     entity_spans,
@@ -88,7 +89,7 @@ class AskedFor:
             # Of several numbers, dates or names, the one standing where the question word stands
             # (1600余名 in 每天为1600余名老人提供午餐 for 每天给多少老人提供午餐, not the 12个 before it).
             chosen = next((sp for sp in spans if sp[0] < slot[1] and slot[0] < sp[1]), chosen)
-        if self.qtype in ("location", "org", "person"):
+        if self.qtype in NAMED_TYPES:
             return enumeration_around(text, chosen) or chosen
         return chosen
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import PROJECT_ROOT
 from rag.assistant import Assistant
 from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, SentenceEvidence, laid_out
-from rag.reader.qtypes import entity_spans, enumeration_spans, question_type
+from rag.reader.qtypes import entity_spans, enumeration_spans, names_a_role_or_latin_name, question_type
 from rag.reader.question import AskedFor, bigrams, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
 from rag.textproc import fold, fold_in_place
@@ -253,6 +253,7 @@ def test_the_asked_unit_is_any_unit_a_counted_number_carries():
 @pytest.mark.parametrize(("question", "expected"), [
     ("学校推行这种课堂模式是为了什么？", "reason"), ("出于什么考虑保留了人工窗口？", "reason"),
     ("What is the purpose of the new fund?", "reason"), ("长者食堂靠什么做到不亏本？", "manner"),
+    ("How are patients whose condition has stabilised sent back?", "manner"), ("Whose idea was it?", "person"),
 ])
 def test_purpose_and_means_questions_get_an_answer_passage(question, expected):
     assert question_type(question) == expected
@@ -423,3 +424,63 @@ def test_a_fact_whose_sentence_names_nobody_takes_in_the_likely_neighbour_that_d
     answer = response.answer or response.nearest
     assert "周雨桐" in answer.text and answer.text[slice(*answer.span)] == "周雨桐"
 
+
+
+_CANTEEN_REPORT = ("河湾区社区食堂工作报告\n\n"
+                   "2024年，河湾区新建社区食堂12个，每天为1600余名老人提供午餐。"
+                   "食堂由区民政局统一管理，每份午餐补贴5元。开业当天，区委书记张立新为首家食堂揭牌。\n\n"
+                   "明年，河湾区计划再建社区食堂8个，并开通送餐上门服务。\n")
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("临川县现任县委书记是谁？", True), ("校长叫什么名字？", True), ("誰是關原之戰的最大贏家?", True),
+    ("Who is the mayor of Yingkou?", True), ("青石镇图书馆改造由谁负责？", False),
+    ("领导小组的组长由谁担任？", False), ("Who is responsible for the canteens?", False), ("食堂有多少个？", False),
+])
+def test_a_who_question_asks_for_a_name_unless_it_asks_who_does_a_job(question, expected):
+    assert AskedFor.of(question).wants_a_name is expected
+
+
+@pytest.mark.parametrize(("question", "offices"), [
+    ("营口市委书记是谁？", ("市委书记",)), ("华晟公司的董事长叫什么名字？", ("董事长",)), ("谁是关原之战的赢家？", ()),
+    ("城市长期规划的负责人是谁？", ("负责人",)), ("领导小组的组长由谁担任？", ()),
+    ("Who is the mayor of Yingkou?", ("市长",)), ("Who is responsible for the canteens?", ()),
+])
+def test_a_name_question_knows_the_office_it_asks_about(question, offices):
+    assert AskedFor.of(question).offices == offices
+
+
+@pytest.mark.parametrize(("sentence", "question", "expected"), [
+    ("指挥部由市长任总指挥。", "指挥部的总指挥是谁？", True), ("市长出席了会议。", "市长是谁？", False),
+    ("The report was written by John Smith.", "报告是谁写的？", True), ("经济增长很快。", "谁提出的？", False),
+])
+def test_an_office_or_a_latin_name_counts_as_naming_someone(sentence, question, expected):
+    assert names_a_role_or_latin_name(sentence, fold(question)) is expected
+
+
+def test_a_who_question_is_refused_when_no_passage_names_anyone_as_what_it_asks(tmp_path):
+    """负责人叫什么名字 of a report that names no one as 负责人 is "not found" with the reason said,
+    whatever the scorer thinks of the sentence most like it, and so is 区长是谁 when the only name is
+    the 区委书记's; the 区委书记's name is an answer, a question about who *does* the job (由谁管理) is
+    left to the scorer, and so is one whose answer is an office (由区长任组长)."""
+    from rag.index import build_index
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "河湾区社区食堂工作报告.txt").write_text(_CANTEEN_REPORT, encoding="utf-8")
+    build_index(corpus, tmp_path / "index", progress=False)
+    assistant = Assistant.open(tmp_path / "index")
+    refused = assistant.ask("河湾区社区食堂的负责人叫什么名字？")
+    assert refused.abstained and refused.answer is None and "name no one" in refused.message
+    assert "name no one" in assistant.ask("河湾区区长是谁？").message
+    assert "name no one" in assistant.ask("Who is the director of the canteens?").message
+    secretary = assistant.ask("河湾区区委书记是谁？")
+    assert not secretary.abstained and secretary.answer.text[slice(*secretary.answer.span)] == "张立新"
+    assert "name no one" not in (assistant.ask("河湾区的社区食堂由谁管理？").message or "")
+
+    (corpus / "河湾区社区食堂工作报告.txt").write_text(
+        _CANTEEN_REPORT + "\n食堂建设领导小组由区长任组长，区民政局局长任副组长。\n", encoding="utf-8")
+    build_index(corpus, tmp_path / "index", progress=False)
+    office = Assistant.open(tmp_path / "index").ask("食堂建设领导小组的组长是谁？")
+    assert "name no one" not in (office.message or "")
+    assert not office.abstained and "区长" in office.answer.text

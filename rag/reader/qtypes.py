@@ -25,7 +25,8 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                           r"(investment|cost|price|area|population|revenue|output|value|amount|size|length|distance)\b",
                           re.I)),
     # A role's name is a person's (局长叫什么名字); a flower's name is not.
-    ("person", re.compile(r"谁|何人|哪一?位|什么人|哪个人|\bwho\b|\bwhom\b|\bwhose\b|"
+    # (A "whose" inside an English question is mostly relative: patients whose condition…)
+    ("person", re.compile(r"谁|何人|哪一?位|什么人|哪个人|\bwho\b|\bwhom\b|^\W*whose\b|"
                           r"(?:长|书记|主任|主席|经理|总裁|总监|负责人|人|者|员|师|官|代表)的?(?:叫什么|名字|姓名|尊姓|姓什么)|"
                           r"\bwhat is the name of the (?:head|director|chair\w*|president|mayor|secretary|manager|principal)\b", re.I)),
     ("org", re.compile(r"哪[家个所些]*(公司|企业|机构|单位|大学|学校|集团|部门|组织)|什么(公司|企业|机构|单位|组织)|"
@@ -36,7 +37,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("reason", re.compile(r"为什么|为何|何以|怎么会|什么原因|原因是|原因有|缘故|为了什么|目的是什么|什么目的|出于什么|用意|"
                           r"\bwhy\b|\bwhat (is|are|was|were) the (reasons?|purpose|aim|goal)\b|\bfor what (reason|purpose)\b",
                           re.I)),
-    ("manner", re.compile(r"什么方式|什么方法|什么办法|什么手段|什么途径|通过什么|靠什么|凭什么|怎样|怎么|如何|\bhow (do|does|did|can|should|to)\b|"
+    ("manner", re.compile(r"什么方式|什么方法|什么办法|什么手段|什么途径|通过什么|靠什么|凭什么|怎样|怎么|如何|\bhow (do|does|did|can|should|to|is|are|was|were|will|would|could)\b|"
                           r"\bin what way\b|\bby what means\b|\bwhat (did|does|do|should|can|will) .{2,60}\b(do|take|adopt)\b|"
                           r"\bwhat (measures|steps|actions)\b", re.I)),
     ("list", re.compile(r"哪些|哪几|有什么|包括什么|包含什么|\bwhat are\b|\bwhich\b.*\b(are|were)\b|\blist\b", re.I)),
@@ -130,6 +131,51 @@ def measure_unit(question: str) -> re.Pattern[str] | None:
         # People are counted in 名/位/户 as often as in 人: only units that measure narrow the numbers.
         found = next((unit for _, unit in _MEASURES if unit is not _PEOPLE and unit.search(named)), None)
     return found
+
+
+# A who-question that asks who someone *is* (局长是谁, 叫什么名字) wants a name; one that asks who
+# *does* a job (由谁负责, 谁担任组长, who is responsible) may be answered by a role or a body
+# (由市长担任, 由市住建局负责). The patterns read the folded question (誰 → 谁, lower case).
+_AGENT_RE = re.compile(r"由谁|谁来|谁(?:负责|担任|牵头|主持|承担|组织|实施|主管|管理|分管|操作)|\bby whom\b|"
+                       r"\bwho (?:is|was|are|were|will be) (?:responsible|in charge)\b")
+# An office named in place of a name (由市长任总指挥): it answers a who-question too.
+# (Not 长官, nor 城市长期/战区长官: a 长 that starts the next word.)
+ROLE_RE = re.compile(r"(?:副?(?:省|市|县|区|州|镇|乡|村)(?:长|委书记)|(?:局|厅|部|处|科|校|院|馆|所|行|站|社|会|署|队|组|董事|理事|秘书)长|"
+                     r"总经理|总裁|总监|主任|书记|主席|总指挥|负责人)(?![官期远久])")
+# Names in Latin script (John Smith), which the tagger does not read.
+_LATIN_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ .·-][A-Z][a-z]+)+\b")
+
+
+def asks_for_a_name(folded_question: str, qtype: str | None) -> bool:
+    """A who-question that only a person's name answers (not 由谁负责: see _AGENT_RE)."""
+    return qtype == "person" and not _AGENT_RE.search(folded_question)
+
+
+# An office an English question names, as the Chinese text writes it (Who is the mayor of … → 市长).
+_ENGLISH_OFFICES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+    (re.compile(r"\bmayor\b"), ("市长",)),
+    (re.compile(r"\bgovernor\b"), ("省长", "州长")),
+    (re.compile(r"\bparty secretary\b"), ("书记",)),
+    (re.compile(r"\bchair(?:man|woman|person)\b"), ("董事长", "主席", "理事长")),
+    (re.compile(r"\b(?:principal|headmaster|headmistress)\b"), ("校长",)),
+    (re.compile(r"\bdirector\b"), ("主任", "局长", "馆长", "所长", "院长", "总监", "处长", "厅长", "部长")),
+    (re.compile(r"\b(?:ceo|chief executive|general manager)\b"), ("总经理", "总裁")),
+]
+
+
+def offices_asked(folded_question: str) -> tuple[str, ...]:
+    """The offices a who-question names (县委书记 in 临川县现任县委书记是谁; 市长 for Who is the
+    mayor…), as the text would write them: whoever answers is named as one of them. (On trial and
+    DRCD, all 17 answerable who-questions naming an office have it in the sentence that answers.)"""
+    chinese = tuple(m.group() for m in ROLE_RE.finditer(folded_question))
+    return chinese + tuple(o for pattern, offices in _ENGLISH_OFFICES if pattern.search(folded_question) for o in offices)
+
+
+def names_a_role_or_latin_name(sentence: str, folded_question: str) -> bool:
+    """The sentence names an office the question does not (市长 for 总指挥是谁) or a Latin-script name."""
+    folded = fold_in_place(sentence)
+    return (any(m.group() not in folded_question for m in ROLE_RE.finditer(folded))
+            or bool(_LATIN_NAME_RE.search(sentence)))
 
 
 #: Kinds answered by an answer passage (1–4 sentences) when one sentence does not hold the answer.

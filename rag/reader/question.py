@@ -12,10 +12,12 @@ from rag.reader.qtypes import (
     NAMED_TYPES,
     PASSAGE_TYPES,
     asked_unit,
+    asks_for_a_name,
     entity_spans,
     enumeration_around,
     is_passage_lookup,
     measure_unit,
+    offices_asked,
     question_type,
 )
 from rag.textproc import fold, fold_in_place
@@ -47,6 +49,16 @@ class AskedFor:
         """How/why/list questions are answered by a passage of one to four sentences when one
         sentence does not hold the whole answer."""
         return self.qtype in PASSAGE_TYPES
+
+    @property
+    def wants_a_name(self) -> bool:
+        """局长是谁: only a person's name answers (由谁负责 may be answered by an office or a body)."""
+        return asks_for_a_name(self.folded_question, self.qtype)
+
+    @property
+    def offices(self) -> tuple[str, ...]:
+        """The offices a name question asks about (县委书记, 董事长): the answer stands next to one."""
+        return offices_asked(self.folded_question) if self.wants_a_name else ()
 
     def focus_share(self, sentence_bigrams: set[str]) -> float:
         return len(self.focus & sentence_bigrams) / max(len(self.focus), 1)

@@ -25,7 +25,7 @@ from rag.reader.features import (
     SentenceEvidence,
     laid_out,
 )
-from rag.reader.qtypes import RELIABLE_TYPES
+from rag.reader.qtypes import RELIABLE_TYPES, names_a_role_or_latin_name
 from rag.reader.question import AskedFor
 from rag.reader.quote import Quote, Quoter
 from rag.reader.scorer import Weights, load_weights
@@ -115,6 +115,10 @@ class Reader:
             # 六亿七千多万 and 清朝末年 — and the scorer weighs that.)
             kind = {"number": "number", "ordinal": "rank"}.get(asked.qtype, "date or time")
             return f"the closest passages hold no {kind} that would answer this"
+        if asked.wants_a_name and not self._someone_named(asked, candidates):
+            # 局长是谁 where no passage names anyone as 局长: in the training sets no answerable
+            # question was like that except those asking 由谁 (由谁担任组长 → 市长), left to the scorer.
+            return "the closest passages name no one who would answer this"
         model = self.weights.sentence_cross if cross else self.weights.sentence
         scores = np.asarray(model.score(np.stack([c.features for c in candidates])), dtype=np.float64)
         probabilities = np.exp(scores - scores.max())
@@ -122,6 +126,16 @@ class Reader:
         best = candidates[int(np.argmax(scores))]
         evidence = self.evidence.question_evidence(asked, retrieval, candidates, best, probabilities, signals)
         return Chosen(best, evidence, {c.sentence: float(p) for c, p in zip(candidates, probabilities, strict=True)})
+
+    def _someone_named(self, asked: AskedFor, candidates: list[Candidate]) -> bool:
+        """Some candidate names a person (the tagger's names), an office or a Latin-script name that
+        the question does not already say; when the question names an office (市委书记是谁), a
+        candidate that also says that office (not 总书记习近平)."""
+        if asked.offices:
+            candidates = [c for c in candidates
+                          if any(office in self.evidence.folded[c.sentence] for office in asked.offices)]
+        return any(c.feature("type_novel") for c in candidates) or any(
+            names_a_role_or_latin_name(self.evidence.text[c.sentence], asked.folded_question) for c in candidates)
 
     def confidence(self, chosen: Chosen, cross: bool) -> float:
         """The calibrated probability that the quote answers the question."""

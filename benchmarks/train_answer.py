@@ -645,6 +645,8 @@ def folds_by_article(contexts: list[Context]) -> dict[str, int]:
     return fold_of
 
 
+#: Share of the answerable same-script training contexts the decision answers (``--keep``).
+KEEP = 0.97
 ENGLISH_KEEP = 0.95
 #: How much each context of a corpus counts in the decision's fit (default 1).
 CORPUS_WEIGHT: dict[str, float] = {}
@@ -730,7 +732,7 @@ def prepare(limit: int | None = None) -> tuple[list[Context], Weights, dict, Ban
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keep", type=float, default=0.97, help="share of answerable contexts to answer")
+    parser.add_argument("--keep", type=float, default=KEEP, help="share of answerable contexts to answer")
     parser.add_argument("--limit", type=int, default=None, help="questions per bench set (for a quick try)")
     parser.add_argument("--cv", action="store_true", help="also report out-of-fold results by article")
     parser.add_argument("--failures", type=Path, default=None,

@@ -71,6 +71,9 @@ def _wrap(text: str, width: float, indent: float) -> list[str]:
             if token == " ":
                 continue
         current, used = current + token, used + size
+    if lines and len(current) == 1 and len(lines[-1]) > 1:
+        # No last line of one character (成长 → 成 / 长): pdfium leaves it out of the text layer too.
+        lines[-1], current = lines[-1][:-1], lines[-1][-1] + current
     return [*lines, current] if current else lines
 
 

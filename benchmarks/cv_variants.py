@@ -8,7 +8,7 @@ can be compared here (``quote.NEIGHBOUR_TYPES``, ``quote.RELATIVE_LIKELIHOOD``, 
 contexts (run ``train_answer.py --cv`` once per setting). Training data only: never CMRC dev or the
 questions about the essays.
 
-    .venv/bin/python benchmarks/cv_variants.py                       # every variant below, ~30 min
+    .venv/bin/python benchmarks/cv_variants.py                       # every variant below, ~50 min
     .venv/bin/python benchmarks/cv_variants.py shipped no-neighbour  # just these
 
 Writes the summary table to stdout and every variant's full report to benchmarks/results/cv-variants.json.

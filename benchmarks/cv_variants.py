@@ -8,7 +8,7 @@ can be compared here (``quote.NEIGHBOUR_TYPES``, ``quote.RELATIVE_LIKELIHOOD``, 
 contexts (run ``train_answer.py --cv`` once per setting). Training data only: never CMRC dev or the
 questions about the essays.
 
-    .venv/bin/python benchmarks/cv_variants.py                       # every variant below, ~50 min
+    .venv/bin/python benchmarks/cv_variants.py                       # every variant below, ~65 min
     .venv/bin/python benchmarks/cv_variants.py shipped no-neighbour  # just these
 
 Writes the summary table to stdout and every variant's full report to benchmarks/results/cv-variants.json.
@@ -39,6 +39,10 @@ VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
     "no-name-rule": ("a who-question is decided by the scorer even when no passage names anyone (stop 22)",
                      {"rag.reader.question:asks_for_a_name": lambda folded_question, qtype: False}),
     "keep-0.98": ("answer 98% of the answerable training contexts", {"KEEP": 0.98}),
+    "decision-mlp8": ("the same-script decision through 8 tanh units instead of logistic regression",
+                      {"DECISION_HIDDEN": 8}),
+    "decision-mlp8-keep-0.98": ("that decision answering 98% of the answerable training contexts",
+                                {"DECISION_HIDDEN": 8, "KEEP": 0.98}),
 }
 #: The rows of the summary table: (report line, what to read of it).
 SUMMARY = [("cmrc2018-trial", "hit@1"), ("cmrc2018-trial", "refused"), ("drcd-test", "hit@1"),

@@ -171,11 +171,16 @@ def offices_asked(folded_question: str) -> tuple[str, ...]:
     return chinese + tuple(o for pattern, offices in _ENGLISH_OFFICES if pattern.search(folded_question) for o in offices)
 
 
+def novel_offices(sentence: str, folded_question: str) -> list[tuple[int, int]]:
+    """Spans of the offices the sentence names and the question does not (市长 in 由市长任总指挥 for
+    总指挥是谁): the answer to a who-question whose text names an office in place of a person."""
+    folded = fold_in_place(sentence)
+    return [m.span() for m in ROLE_RE.finditer(folded) if m.group() not in folded_question]
+
+
 def names_a_role_or_latin_name(sentence: str, folded_question: str) -> bool:
     """The sentence names an office the question does not (市长 for 总指挥是谁) or a Latin-script name."""
-    folded = fold_in_place(sentence)
-    return (any(m.group() not in folded_question for m in ROLE_RE.finditer(folded))
-            or bool(_LATIN_NAME_RE.search(sentence)))
+    return bool(novel_offices(sentence, folded_question)) or bool(_LATIN_NAME_RE.search(sentence))
 
 
 #: Kinds answered by an answer passage (1–4 sentences) when one sentence does not hold the answer.

@@ -17,6 +17,7 @@ from rag.reader.qtypes import (
     enumeration_around,
     is_passage_lookup,
     measure_unit,
+    novel_offices,
     offices_asked,
     question_type,
 )
@@ -89,6 +90,9 @@ class AskedFor:
         question does not already name; for a list (or a place, a firm…) inside an enumeration,
         the whole enumeration (欧洲、日韩和东南亚, not 欧洲)."""
         spans = self.novel_spans(text)
+        if not spans and self.qtype == "person":
+            # 由区长任组长 for 组长由谁担任: an office answers when no one is named.
+            spans = novel_offices(text, self.folded_question)
         if not spans:
             return slot_span(self.folded_question, text) if self.qtype not in PASSAGE_TYPES else None
         if self.qtype == "list":

@@ -436,6 +436,8 @@ _CANTEEN_REPORT = ("河湾区社区食堂工作报告\n\n"
     ("临川县现任县委书记是谁？", True), ("校长叫什么名字？", True), ("誰是關原之戰的最大贏家?", True),
     ("Who is the mayor of Yingkou?", True), ("青石镇图书馆改造由谁负责？", False),
     ("领导小组的组长由谁担任？", False), ("Who is responsible for the canteens?", False), ("食堂有多少个？", False),
+    ("这个项目的承建单位是谁？", False), ("产业园的链主企业是谁？", False), ("投资方是谁？", False),
+    ("芝加哥大学是谁创办的？", True), ("皮划艇队的领队是谁？", True),
 ])
 def test_a_who_question_asks_for_a_name_unless_it_asks_who_does_a_job(question, expected):
     assert AskedFor.of(question).wants_a_name is expected

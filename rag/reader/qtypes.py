@@ -146,9 +146,15 @@ ROLE_RE = re.compile(r"(?:副?(?:省|市|县|区|州|镇|乡|村)(?:长|委书�
 _LATIN_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ .·-][A-Z][a-z]+)+\b")
 
 
+# 承建单位是谁, 投资方是谁, 链主企业是谁: a body is asked for, in the words of a who-question.
+# (The body ends the question: 芝加哥大学是谁创办的 asks for a person.)
+_BODY_ASKED_RE = re.compile(r"(?:单位|企业|公司|机构|部门|组织|团队|集团|银行|医院|学校|大学|平台|方|厂|商)(?:是|为)谁\W*$")
+
+
 def asks_for_a_name(folded_question: str, qtype: str | None) -> bool:
-    """A who-question that only a person's name answers (not 由谁负责: see _AGENT_RE)."""
-    return qtype == "person" and not _AGENT_RE.search(folded_question)
+    """A who-question that only a person's name answers (not 由谁负责: see _AGENT_RE; not 承建单位是谁:
+    see _BODY_ASKED_RE)."""
+    return qtype == "person" and not _AGENT_RE.search(folded_question) and not _BODY_ASKED_RE.search(folded_question)
 
 
 # An office an English question names, as the Chinese text writes it (Who is the mayor of … → 市长).

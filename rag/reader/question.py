@@ -51,12 +51,12 @@ class AskedFor:
         sentence does not hold the whole answer."""
         return self.qtype in PASSAGE_TYPES
 
-    @property
+    @functools.cached_property
     def wants_a_name(self) -> bool:
         """局长是谁: only a person's name answers (由谁负责 may be answered by an office or a body)."""
         return asks_for_a_name(self.folded_question, self.qtype)
 
-    @property
+    @functools.cached_property
     def offices(self) -> tuple[str, ...]:
         """The offices a name question asks about (县委书记, 董事长): the answer stands next to one."""
         return offices_asked(self.folded_question) if self.wants_a_name else ()

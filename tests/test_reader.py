@@ -143,6 +143,18 @@ def test_a_number_question_that_names_its_unit_marks_the_number_with_that_unit()
     assert text[slice(*key_span("社区食堂每份午餐补贴多少元？", text))] == "5元"
 
 
+@pytest.mark.parametrize(("text", "question", "expected"), [
+    # the number after what it counts, another number before it: not the first number
+    ("河湾区在15个街道建成社区食堂12个。", "河湾区有多少个社区食堂？", "12个"),
+    ("覆盖15个街道的社区食堂总数达12个。", "有多少个社区食堂？", "12个"),
+    ("全区在15个街道建成12个社区食堂。", "河湾区建成了多少个社区食堂？", "12个"),
+    ("全区在15个街道建成12个社区食堂。", "全区有多少个街道？", "15个"),
+    ("河湾区15个街道共建成社区食堂12个，每天为1600余名老人提供午餐。", "每天为多少名老人提供午餐？", "1600余名"),
+])
+def test_a_how_many_question_marks_the_number_next_to_what_it_counts(text, question, expected):
+    assert text[slice(*key_span(question, text))] == expected
+
+
 def test_float16_sentence_tables_give_the_answers_float32_tables_gave(assistant):
     """The sentence vectors stay float16 (memory-mapped); before, they were converted to float32
     when the index opened. Every answer, score and passage is the same either way."""

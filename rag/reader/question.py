@@ -101,7 +101,12 @@ class AskedFor:
             folded = fold_in_place(text)
             spans = [sp for sp in spans if self.named_unit in folded[sp[0]:sp[1]]] or spans
         chosen = spans[0]
-        if len(spans) > 1 and (slot := slot_span(self.folded_question, text)) is not None:
+        counted = [sp for sp in spans if self._next_to_counted_noun(text, sp)] if len(spans) > 1 else []
+        if counted:
+            # 社区食堂12个 for 有多少个社区食堂: the number next to what is counted, not the 15个 of
+            # 在15个街道 before it (the text need not put the number where the question word stands).
+            chosen = counted[0]
+        elif len(spans) > 1 and (slot := slot_span(self.folded_question, text)) is not None:
             # Of several numbers, dates or names, the one standing where the question word stands
             # (1600余名 in 每天为1600余名老人提供午餐 for 每天给多少老人提供午餐, not the 12个 before it).
             chosen = next((sp for sp in spans if sp[0] < slot[1] and slot[0] < sp[1]), chosen)
@@ -109,6 +114,32 @@ class AskedFor:
             return enumeration_around(text, chosen) or chosen
         return chosen
 
+
+    @functools.cached_property
+    def counted_noun(self) -> str | None:
+        """What a how-many question counts (社区食堂 in 有多少个社区食堂; the rest of its clause, so
+        老人提供午餐 for 为多少名老人提供午餐), when it names it after the question word; None for
+        多少元, 多少个 at the end, or another kind of question."""
+        if self.qtype != "number":
+            return None
+        found = _COUNTED_RE.search(self.folded_question)
+        noun = found.group(1) if found else ""
+        return noun if len(noun) >= 2 else None
+
+    def _next_to_counted_noun(self, text: str, span: tuple[int, int]) -> bool:
+        """The number stands right before the counted noun (12个社区食堂, 1600余名老人) or right after
+        it (社区食堂12个, 社区食堂共12个): a bigram of the noun touches it."""
+        noun = self.counted_noun
+        if noun is None:
+            return False
+        folded = fold_in_place(text)
+        noun_bigrams = bigrams(noun)
+        after = folded[span[1]:span[1] + 2]
+        if after in noun_bigrams or noun in folded[span[1]:span[1] + len(noun) + 2]:
+            return True
+        before = folded[max(0, span[0] - 5):span[0]]
+        stripped = before.rstrip(_COUNT_GAP_CHARS)
+        return len(before) - len(stripped) <= 3 and stripped[-2:] in noun_bigrams
 
     def _clause_overlap(self, text: str, span: tuple[int, int]) -> int:
         """How many of the question's bigrams the clause around ``span`` repeats: of two lists in
@@ -120,6 +151,12 @@ class AskedFor:
 
 
 _CLAUSE_ENDS = "，。；：！？,;:!?"
+# 多少个社区食堂, 几名老人: the counted noun is the run of word characters after the measure word
+# (a 的 or a verb-like break ends it: 多少个食堂的补贴 counts 食堂).
+_COUNTED_RE = re.compile(r"(?:多少|几)(?:个|名|位|家|所|座|条|项|种|户|人|次|台|辆|套|处|间|块|张|本|只|头)?"
+                         r"([\u4e00-\u9fff]{2,6}?)(?=的|了|呢|吗|？|\?|$|[，。；、,;])")
+# What may stand between the noun and its number: 社区食堂共12个, 食堂总数达12个, 病床数量为300张.
+_COUNT_GAP_CHARS = "共有达为约计总数量到合是"
 # Without a number in the measure's unit, one that carries no unit at all (六亿七千多万 for 人口,
 # 五分之四 for 比例) may be the measure asked.
 _BARE_NUMBER_RE = re.compile(r"[\d.,零〇一二两三四五六七八九十百千万亿多余分之半数\s]+$")

@@ -15,7 +15,13 @@ import pytest
 from conftest import PROJECT_ROOT
 from rag.assistant import Assistant
 from rag.reader.features import ABSTAIN_FEATURES, SENTENCE_FEATURES, SentenceEvidence, laid_out
-from rag.reader.qtypes import entity_spans, enumeration_spans, names_a_role_or_latin_name, question_type
+from rag.reader.qtypes import (
+    entity_spans,
+    enumeration_spans,
+    names_a_role_or_latin_name,
+    question_type,
+    says_office,
+)
 from rag.reader.question import AskedFor, bigrams, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
 from rag.textproc import fold, fold_in_place
@@ -153,6 +159,52 @@ def test_a_number_question_that_names_its_unit_marks_the_number_with_that_unit()
 ])
 def test_a_how_many_question_marks_the_number_next_to_what_it_counts(text, question, expected):
     assert text[slice(*key_span(question, text))] == expected
+
+
+_BRIDGE = "大桥由省交通规划设计院设计，中交第二航务工程局承建，于2019年3月开工，2022年10月建成通车，总投资约14.6亿元。"
+
+
+@pytest.mark.parametrize(("text", "question", "expected"), [
+    # 多长 / 多高 stand where the answer stands: the 主跨's length, not the first length
+    ("大桥全长2180米，其中主桥长860米，主跨420米，桥面宽33.5米。", "云龙大桥主跨多长？", "420米"),
+    # a who-question answered by a body: the whole body, though 设计 also ends 设计院
+    (_BRIDGE, "云龙大桥是谁设计的？", "省交通规划设计院"),
+    ("管水员补贴每人每月300元，由县财政承担。", "管水员补贴由谁承担？", "县财政"),
+    ("大桥通车后缩短至8分钟。", "大桥通车后往返需要多长时间？", "8分钟"),
+    # the left anchor far off: the answer stands in the clause of the right one
+    (_BRIDGE, "云龙大桥什么时候建成通车？", "2022年10月"),
+])
+def test_the_key_span_stands_where_the_question_word_stands(text, question, expected):
+    assert text[slice(*key_span(question, text))] == expected
+
+
+def test_a_when_question_is_not_answered_by_a_length_of_time():
+    """车程约40分钟 says how long, not when: for 什么时候 it is no time at all (so a sentence
+    holding a date wins), while 多长时间 asks for exactly that."""
+    text = "建成前，往返县城与江东新区需绕行上游的老渡口，车程约40分钟；"
+    assert AskedFor.of("云龙大桥什么时候建成通车？").novel_spans(text) == []
+    assert AskedFor.of("云龙大桥什么时候建成通车？").novel_spans(_BRIDGE)
+    assert AskedFor.of("往返需要多长时间？").qtype == "duration"
+    assert text[slice(*key_span("建桥前往返需要多长时间？", text))] == "40分钟"
+    # years stay: 民国三年 may answer 哪一年
+    assert AskedFor.of("该校是哪一年创办的？").novel_spans("该校创办于民国三年。")
+
+
+@pytest.mark.parametrize(("question", "text", "novel"), [
+    ("云龙大桥的设计寿命是多少年？", _BRIDGE, []),  # no length of time: 14.6亿元 is not one
+    ("大桥的设计寿命是多少年？", "大桥设计使用寿命为100年。", ["100年"]),
+    ("他今年多少岁？", "他今年65岁，从事教育工作30年。", ["65岁"]),
+])
+def test_a_number_question_that_names_a_measuring_unit_wants_a_number_in_it(question, text, novel):
+    assert [text[a:b] for a, b in AskedFor.of(question).novel_spans(text)] == novel
+
+
+@pytest.mark.parametrize(("sentence", "office", "expected"), [
+    ("由县水利局副局长陈明远任站长", "局长", False), ("局长陈明远、副局长王强出席", "局长", True),
+    ("副局长王强出席", "副局长", True), ("局长王强出席", "局长", True),
+])
+def test_a_deputy_does_not_hold_the_office_asked_about(sentence, office, expected):
+    assert says_office(sentence, office) is expected
 
 
 def test_float16_sentence_tables_give_the_answers_float32_tables_gave(assistant):
@@ -466,6 +518,7 @@ def test_an_office_is_the_key_span_of_a_who_answer_that_names_no_one():
     ("营口市委书记是谁？", ("市委书记",)), ("华晟公司的董事长叫什么名字？", ("董事长",)), ("谁是关原之战的赢家？", ()),
     ("城市长期规划的负责人是谁？", ("负责人",)), ("领导小组的组长由谁担任？", ()),
     ("Who is the mayor of Yingkou?", ("市长",)), ("Who is responsible for the canteens?", ()),
+    ("区民政局副局长是谁？", ("副局长",)),
 ])
 def test_a_name_question_knows_the_office_it_asks_about(question, offices):
     assert AskedFor.of(question).offices == offices
@@ -497,7 +550,11 @@ def test_a_who_question_is_refused_when_no_passage_names_anyone_as_what_it_asks(
     assert "name no one" in assistant.ask("Who is the director of the canteens?").message
     secretary = assistant.ask("河湾区区委书记是谁？")
     assert not secretary.abstained and secretary.answer.text[slice(*secretary.answer.span)] == "张立新"
-    assert "name no one" not in (assistant.ask("河湾区的社区食堂由谁管理？").message or "")
+    managed = assistant.ask("河湾区的社区食堂由谁管理？")
+    assert "name no one" not in (managed.message or "")
+    if not managed.abstained:  # the body that does the job is the answer, not the 区委书记 next to it
+        assert managed.answer.text[slice(*managed.answer.span)] == "区民政局"
+        assert "张立新" not in managed.answer.text
 
     (corpus / "河湾区社区食堂工作报告.txt").write_text(
         _CANTEEN_REPORT + "\n食堂建设领导小组由区长任组长，区民政局局长任副组长。\n", encoding="utf-8")
@@ -505,3 +562,12 @@ def test_a_who_question_is_refused_when_no_passage_names_anyone_as_what_it_asks(
     office = Assistant.open(tmp_path / "index").ask("食堂建设领导小组的组长是谁？")
     assert "name no one" not in (office.message or "")
     assert not office.abstained and office.answer.text[slice(*office.answer.span)] == "区长"
+
+    # a deputy is not the office asked about
+    (corpus / "河湾区社区食堂工作报告.txt").write_text(
+        _CANTEEN_REPORT + "\n区民政局副局长王志强主持了开业仪式。\n", encoding="utf-8")
+    build_index(corpus, tmp_path / "index", progress=False)
+    deputy = Assistant.open(tmp_path / "index")
+    assert "name no one" in deputy.ask("河湾区民政局局长是谁？").message
+    named = deputy.ask("河湾区民政局副局长是谁？")
+    assert not named.abstained and named.answer.text[slice(*named.answer.span)] == "王志强"

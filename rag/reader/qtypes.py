@@ -14,6 +14,9 @@ from rag.textproc import fold, fold_in_place
 
 # Order matters: the first pattern that matches decides (哪一年 is a time, not a generic 哪).
 _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    # How long something takes (多久, 多长时间): answered by a length of time, which a "when" is not.
+    ("duration", re.compile(r"多久|多长时间|多少时间|\bhow long (?:does|did|do|will|would|can|could|has|have|had|is it|was it)\b",
+                            re.I)),
     ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
                         r"(?:西元|公元)前?\s*(?:几|多少)\s*年|"
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
@@ -83,7 +86,8 @@ LOCATION_RE = re.compile(r"(?:(?<=[在于到至往赴、和与及，。；：“
 
 _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
     "number": [NUMBER_RE],
-    "time": [TIME_RE],
+    "time": [TIME_RE],  # less the bare lengths of time (see entity_spans)
+    "duration": [TIME_RE],
     "ordinal": [ORDINAL_RE],
     "org": [ORG_RE],
     "list": [],  # enumerations are found by enumeration_spans (below), which trims each end to an item
@@ -106,6 +110,10 @@ _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
      re.compile(r"元|镑|美金")),
     (re.compile(r"距离|多远|长度|\b(distance|how far|length)\b", re.I), re.compile(r"米|公里|公尺|光年|英里|海里|(?i:km|cm|mm|m)(?![A-Za-z²])")),
     (re.compile(r"重量|多重|\bweigh", re.I), re.compile(r"吨|克|斤|磅|(?i:kg|t)(?![A-Za-z])")),
+    # 多少岁, 多少年 / 几天 (a length of time: 设计寿命多少年 is not answered by 14.6亿元)
+    (re.compile(r"年龄|岁数|\bhow old\b", re.I), re.compile(r"岁")),
+    (re.compile(r"寿命|年限|工期|时长|\bhow many (?:years|months|weeks|days|hours|minutes)\b", re.I),
+     re.compile(r"年|个月|周|星期|天|日|小时|钟头|分钟|秒")),
 ]
 
 
@@ -173,8 +181,19 @@ def offices_asked(folded_question: str) -> tuple[str, ...]:
     """The offices a who-question names (县委书记 in 临川县现任县委书记是谁; 市长 for Who is the
     mayor…), as the text would write them: whoever answers is named as one of them. (On trial and
     DRCD, all 17 answerable who-questions naming an office have it in the sentence that answers.)"""
-    chinese = tuple(m.group() for m in ROLE_RE.finditer(folded_question))
+    chinese = tuple(("副" if m.start() and folded_question[m.start() - 1] == "副" and not m.group().startswith("副") else "")
+                    + m.group() for m in ROLE_RE.finditer(folded_question))
     return chinese + tuple(o for pattern, offices in _ENGLISH_OFFICES if pattern.search(folded_question) for o in offices)
+
+
+def says_office(folded_sentence: str, office: str) -> bool:
+    """The sentence names ``office`` itself, not its deputy (副局长 is not the 局长 asked about)."""
+    at = folded_sentence.find(office)
+    while at >= 0:
+        if office.startswith("副") or at == 0 or folded_sentence[at - 1] != "副":
+            return True
+        at = folded_sentence.find(office, at + 1)
+    return False
 
 
 def novel_offices(sentence: str, folded_question: str) -> list[tuple[int, int]]:
@@ -196,7 +215,7 @@ PASSAGE_TYPES = frozenset({"manner", "reason", "list"})
 NAMED_TYPES = frozenset({"person", "location", "org"})
 
 #: Kinds whose entities the patterns find reliably: a sentence without one cannot be the answer.
-RELIABLE_TYPES = frozenset({"number", "time", "ordinal"})
+RELIABLE_TYPES = frozenset({"number", "time", "duration", "ordinal"})
 
 #: Kinds whose absence from the chosen sentence is evidence that the corpus does not answer (a
 #: who-question quoting a sentence that names nobody): weighed by the decision, not a rule.
@@ -236,7 +255,12 @@ def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
         spans = names + [sp for sp in spans if not any(sp[0] < e and s < sp[1] for s, e in names)]
     if qtype == "list":
         spans += enumeration_spans(sentence)
+    if qtype == "time":  # 车程约40分钟 does not say when (民国三年 may: years stay)
+        spans = [sp for sp in spans if not _BARE_LENGTH_OF_TIME_RE.fullmatch(sentence, *sp)]
     return sorted(set(spans))
+
+
+_BARE_LENGTH_OF_TIME_RE = re.compile(rf"(?:\d+(?:\.\d+)?|{_CN_COUNT})\s*(?:多|余)?\s*(?:个月|周|星期|天|小时|分钟|秒)")
 
 
 # Clauses end at any punctuation but the enumeration comma 、.

@@ -93,6 +93,8 @@ class AskedFor:
         if not spans and self.qtype == "person":
             # 由区长任组长 for 组长由谁担任: an office answers when no one is named.
             spans = novel_offices(text, self.folded_question)
+            if not spans and (slot := slot_span(self.folded_question, text)) is not None:
+                return self._body_in_slot(text, slot)
         if not spans:
             return slot_span(self.folded_question, text) if self.qtype not in PASSAGE_TYPES else None
         if self.qtype == "list":
@@ -114,6 +116,17 @@ class AskedFor:
             return enumeration_around(text, chosen) or chosen
         return chosen
 
+
+    @staticmethod
+    def _body_in_slot(text: str, slot: tuple[int, int]) -> tuple[int, int]:
+        """A who-answer that names no person: the body standing where the question word stands
+        (省交通规划设计院 for 是谁设计的, whole even where the slot's end anchor cut into it; 县财政 for
+        由谁承担, without the 由)."""
+        body = next((sp for sp in entity_spans(text, "org") if sp[0] < slot[1] and slot[0] < sp[1]), None)
+        if body is not None:
+            return body
+        start = slot[0] + (fold_in_place(text)[slot[0]] in "由被")
+        return (start, slot[1]) if start < slot[1] else slot
 
     @functools.cached_property
     def counted_noun(self) -> str | None:
@@ -162,7 +175,7 @@ _COUNT_GAP_CHARS = "共有达为约计总数量到合是"
 _BARE_NUMBER_RE = re.compile(r"[\d.,零〇一二两三四五六七八九十百千万亿多余分之半数\s]+$")
 
 
-_SLOT_WORD_RE = re.compile(r"什么|哪些|哪个|哪里|哪儿|哪一|哪|谁|多少|几|何时|何地|何")
+_SLOT_WORD_RE = re.compile(r"什么|哪些|哪个|哪里|哪儿|哪一|哪|谁|多少|多[长高宽深远重大久]|几|何时|何地|何")
 _SLOT_STOPS = "，。；：！？、,;:!?（）()"
 _COPULA_RE = re.compile(r"^(?:的|是|为|乃|叫|叫做|称为|称作|名为|即|有|包括|在于)")
 _TRAILING_FUNCTION_RE = re.compile(r"(?:的|是|为|叫|有|乃|在|了)+$")
@@ -190,8 +203,10 @@ def slot_span(folded_question: str, text: str) -> tuple[int, int] | None:
         end = _before_longest_prefix(right[skip:], folded, start or 0)
     if start is None and end is None:
         return None
-    if start is None:
-        start = max(folded.rfind(ch, 0, end) for ch in _SLOT_STOPS) + 1
+    if start is None or (end is not None and end - start > _MAX_SLOT):
+        # No left anchor, or one far off (大桥由…设计，…于2019年3月开工，2022年10月建成通车 for
+        # 大桥什么时候建成通车): the answer stands in the right anchor's clause.
+        start = max(start or 0, max(folded.rfind(ch, 0, end) for ch in _SLOT_STOPS) + 1)
     while start < len(text) and (match := _COPULA_RE.match(folded[start:])) and (end is None or start + match.end() < end):
         start += match.end()
     if end is None:

@@ -115,6 +115,8 @@ class Quoter:
         ``rows`` hold none and the scorer finds that neighbour at least RELATIVE_LIKELIHOOD as likely."""
         if asked.qtype not in NEIGHBOUR_TYPES or not likelihood or entity_spans(self._text(rows), asked.qtype):
             return rows
+        if asked.qtype == "person" and not asked.wants_a_name and asked.key_span(self._text(rows)):
+            return rows  # 由县财政承担 answers 由谁承担: no name needed from a neighbour
         own = self._paragraph(rows[0])
         best = max(likelihood.get(r, 0.0) for r in rows)
         options = [(likelihood.get(r, 0.0), r) for r in (rows[-1] + 1, rows[0] - 1)

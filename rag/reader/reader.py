@@ -25,7 +25,7 @@ from rag.reader.features import (
     SentenceEvidence,
     laid_out,
 )
-from rag.reader.qtypes import RELIABLE_TYPES, names_a_role_or_latin_name
+from rag.reader.qtypes import RELIABLE_TYPES, names_a_role_or_latin_name, says_office
 from rag.reader.question import AskedFor
 from rag.reader.quote import Quote, Quoter
 from rag.reader.scorer import Weights, load_weights
@@ -113,7 +113,7 @@ class Reader:
             # 多少 wants a number and 哪一年 a date: when no passage holds one, nothing here answers.
             # (When some do, a sentence without one may still be the answer — the patterns miss
             # 六亿七千多万 and 清朝末年 — and the scorer weighs that.)
-            kind = {"number": "number", "ordinal": "rank"}.get(asked.qtype, "date or time")
+            kind = {"number": "number", "ordinal": "rank", "duration": "length of time"}.get(asked.qtype, "date or time")
             return f"the closest passages hold no {kind} that would answer this"
         if asked.wants_a_name and not self._someone_named(asked, candidates):
             # 局长是谁 where no passage names anyone as 局长: in the training sets no answerable
@@ -130,10 +130,10 @@ class Reader:
     def _someone_named(self, asked: AskedFor, candidates: list[Candidate]) -> bool:
         """Some candidate names a person (the tagger's names), an office or a Latin-script name that
         the question does not already say; when the question names an office (市委书记是谁), a
-        candidate that also says that office (not 总书记习近平)."""
+        candidate that also says that office (not 总书记习近平, nor 副局长 for 局长)."""
         if asked.offices:
             candidates = [c for c in candidates
-                          if any(office in self.evidence.folded[c.sentence] for office in asked.offices)]
+                          if any(says_office(self.evidence.folded[c.sentence], office) for office in asked.offices)]
         return any(c.feature("type_novel") for c in candidates) or any(
             names_a_role_or_latin_name(self.evidence.text[c.sentence], asked.folded_question) for c in candidates)
 

@@ -7,7 +7,7 @@ about the seed essays except the English calibration set named below — those s
   asked of its own corpus; the bench-corpus part of benchmarks/howwhy_questions.jsonl (340
   how/why/list/measures questions over trial and DRCD passages, most answered after the passage's
   first sentence).
-- benchmarks/policy_train/: 24 reports, essays and manuals written here (fictional places) with 479
+- benchmarks/policy_train/: 26 reports, essays, manuals and entries written here (fictional places) with 523
   questions (facts, how/why/list/measures, English, and near misses the documents do not answer),
   the kind of text and question people bring; asked like the bench sets, except of the essays.
 - Unanswerable contexts made from them: each question asked of its corpus without its article (and

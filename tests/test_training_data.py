@@ -54,6 +54,22 @@ def test_a_near_miss_is_not_also_an_answerable_question(policy):
             assert twins == [q], q["id"]
 
 
+def test_the_readme_counts_what_is_there(policy):
+    """The README's paragraph and question counts are the files' (written by hand, so checked)."""
+    import re
+
+    passages, questions = policy
+    readme = (POLICY / "README.md").read_text(encoding="utf-8")
+    assert f"{len(passages)} paragraphs" in readme and f"{len(questions)} questions" in readme
+    rows = {"fact": ("fact",), "how / why / list / measures": ("how", "why", "list", "measures"),
+            "unanswerable": ("unanswerable",)}
+    for label, kinds in rows.items():
+        found = re.search(rf"^\| {re.escape(label)}[^|]*\| (\d+) \| (\d+) \|$", readme, re.M)
+        assert found, label
+        counts = [sum(q["kind"] in kinds and q["lang"] == lang for q in questions) for lang in ("zh", "en")]
+        assert [int(found.group(1)), int(found.group(2))] == counts, label
+
+
 HOWWHY = POLICY.parent / "howwhy_questions.jsonl"
 BENCH = POLICY.parent.parent.parent / "shared" / "bench"
 

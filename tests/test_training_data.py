@@ -95,3 +95,21 @@ def test_bench_howwhy_answers_are_in_their_passage_and_not_in_the_question(bench
         assert q["evidence"] in passage["text"], q["id"]
         assert q["answers"] and all(a and a in passage["text"] for a in q["answers"]), q["id"]
         assert not any(a in q["question"] for a in q["answers"]), q["id"]
+
+
+UNSEEN = POLICY.parent / "unseen"
+
+
+def test_the_unseen_test_set_quotes_its_passages():
+    """benchmarks/unseen/ (a test set): every answer is in its gold passage and not in the question."""
+    passages = {p["id"]: p for p in _lines(UNSEEN / "corpus.jsonl")}
+    questions = _lines(UNSEEN / "questions.jsonl")
+    assert len({q["id"] for q in questions}) == len(questions)
+    for q in questions:
+        if q["kind"] == "unanswerable":
+            assert q["answers"] == [] and q["gold_passage"] is None, q["id"]
+            continue
+        passage = passages[q["gold_passage"]]
+        assert passage["doc_id"] == q["doc_id"] and q["answers"], q["id"]
+        assert all(a in passage["text"] for a in q["answers"]), q["id"]
+        assert q["lang"] == "en" or not any(a in q["question"] for a in q["answers"]), q["id"]

@@ -192,6 +192,8 @@ def test_a_when_question_is_not_answered_by_a_length_of_time():
 
 @pytest.mark.parametrize(("question", "text", "novel"), [
     ("云龙大桥的设计寿命是多少年？", _BRIDGE, []),  # no length of time: 14.6亿元 is not one
+    ("云龙大桥的设计寿命是多少年？", "车程约40分钟，通车后缩短至8分钟。", []),  # nor are minutes years
+    ("工期是多少天？", "工期共计180天，总投资3亿元。", ["180天"]),
     ("大桥的设计寿命是多少年？", "大桥设计使用寿命为100年。", ["100年"]),
     ("他今年多少岁？", "他今年65岁，从事教育工作30年。", ["65岁"]),
 ])
@@ -527,6 +529,8 @@ def test_a_name_question_knows_the_office_it_asks_about(question, offices):
 @pytest.mark.parametrize(("sentence", "question", "expected"), [
     ("指挥部由市长任总指挥。", "指挥部的总指挥是谁？", True), ("市长出席了会议。", "市长是谁？", False),
     ("The report was written by John Smith.", "报告是谁写的？", True), ("经济增长很快。", "谁提出的？", False),
+    # asked for a name in so many words, an office is none
+    ("由县长任总指挥，林业局局长任副总指挥。", "林业局局长叫什么名字？", False),
 ])
 def test_an_office_or_a_latin_name_counts_as_naming_someone(sentence, question, expected):
     assert names_a_role_or_latin_name(sentence, fold(question)) is expected

@@ -123,6 +123,11 @@ _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 _ASKED_UNIT_RE = re.compile(rf"(?:多少|几)\s*{_MAGNITUDE}?\s*({_UNIT})")
 
 
+_TIME_UNITS = {unit: re.compile(pattern) for unit, pattern in (
+    ("年", "年"), ("个月", "个月"), ("周", "周|星期"), ("星期", "周|星期"), ("天", "天|日"), ("小时", "小时|钟头"),
+    ("分钟", "分钟"), ("秒", "秒"))}
+
+
 def asked_unit(question: str) -> str | None:
     """The measuring unit a number question names right after 多少/几, if any (folded: 個 → 个)."""
     found = _ASKED_UNIT_RE.search(fold(question))
@@ -131,8 +136,11 @@ def asked_unit(question: str) -> str | None:
 
 def measure_unit(question: str) -> re.Pattern[str] | None:
     """The unit pattern a number question's measure calls for, if it names one: by a measure word
-    (面积, 投资) or by a measuring unit after 多少 (多少吨 wants a weight: 3万吨 or 800公斤, not 12个)."""
+    (面积, 投资) or by a measuring unit after 多少 (多少吨 wants a weight: 3万吨 or 800公斤, not 12个;
+    多少年 wants years, not 40分钟)."""
     question = fold(question)
+    if (time_unit := _TIME_UNITS.get(asked_unit(question) or "")) is not None:
+        return time_unit
     found = next((unit for measure, unit in _MEASURES if measure.search(question)), None)
     named = asked_unit(question)
     if found is None and named:
@@ -204,8 +212,14 @@ def novel_offices(sentence: str, folded_question: str) -> list[tuple[int, int]]:
 
 
 def names_a_role_or_latin_name(sentence: str, folded_question: str) -> bool:
-    """The sentence names an office the question does not (市长 for 总指挥是谁) or a Latin-script name."""
+    """The sentence names an office the question does not (市长 for 总指挥是谁) or a Latin-script name;
+    only the name when the question asks for a name in so many words (局长叫什么名字: 县长 is none)."""
+    if _PERSONAL_NAME_RE.search(folded_question):
+        return bool(_LATIN_NAME_RE.search(sentence))
     return bool(novel_offices(sentence, folded_question)) or bool(_LATIN_NAME_RE.search(sentence))
+
+
+_PERSONAL_NAME_RE = re.compile(r"名字|姓名|叫什么|尊姓|姓什么|name")
 
 
 #: Kinds answered by an answer passage (1–4 sentences) when one sentence does not hold the answer.

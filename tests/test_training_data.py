@@ -97,13 +97,11 @@ def test_bench_howwhy_answers_are_in_their_passage_and_not_in_the_question(bench
         assert not any(a in q["question"] for a in q["answers"]), q["id"]
 
 
-UNSEEN = POLICY.parent / "unseen"
-
-
-def test_the_unseen_test_set_quotes_its_passages():
-    """benchmarks/unseen/ (a test set): every answer is in its gold passage and not in the question."""
-    passages = {p["id"]: p for p in _lines(UNSEEN / "corpus.jsonl")}
-    questions = _lines(UNSEEN / "questions.jsonl")
+@pytest.mark.parametrize("folder", ["unseen", "unseen2"])
+def test_the_unseen_test_sets_quote_their_passages(folder):
+    """benchmarks/unseen*/ (test sets): every answer is in its gold passage and not in the question."""
+    passages = {p["id"]: p for p in _lines(POLICY.parent / folder / "corpus.jsonl")}
+    questions = _lines(POLICY.parent / folder / "questions.jsonl")
     assert len({q["id"] for q in questions}) == len(questions)
     for q in questions:
         if q["kind"] == "unanswerable":

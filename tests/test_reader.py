@@ -173,9 +173,18 @@ _BRIDGE = "大桥由省交通规划设计院设计，中交第二航务工程局
     ("大桥通车后缩短至8分钟。", "大桥通车后往返需要多长时间？", "8分钟"),
     # the left anchor far off: the answer stands in the clause of the right one
     (_BRIDGE, "云龙大桥什么时候建成通车？", "2022年10月"),
+    # 缩短到 in the question finds 缩短至 in the text
+    ("门诊量达186万人次，平均候诊时间由32分钟缩短至18分钟。", "平均候诊时间缩短到了多少？", "18分钟"),
+    # the 60 of 60升 is not the 60 of the product's name T60
+    ("该机型最大载药量60升，每小时可作业约25公顷。", "青禾T60最大载药量是多少？", "60升"),
 ])
 def test_the_key_span_stands_where_the_question_word_stands(text, question, expected):
     assert text[slice(*key_span(question, text))] == expected
+
+
+def test_clock_times_are_times_and_a_count_of_points_is_not():
+    text = "提出3点建议。夜间门诊开诊至20点30分，晚上8点后停止挂号，8点半关门。"
+    assert [text[a:b] for a, b in entity_spans(text, "time")] == ["20点30分", "晚上8点", "8点半"]
 
 
 def test_a_when_question_is_not_answered_by_a_length_of_time():

@@ -79,7 +79,7 @@ class AskedFor:
         """Entities of the asked-for kind in ``text`` that the question does not already contain
         (and, for a measured number, that carry the measure's unit)."""
         folded = fold_in_place(text)
-        spans = [sp for sp in entity_spans(text, self.qtype) if folded[sp[0]:sp[1]] not in self.folded_question]
+        spans = [sp for sp in entity_spans(text, self.qtype) if not self.says(folded[sp[0]:sp[1]])]
         if self.unit is not None:  # a number in another unit is not the measure asked (10家 for 面积)
             measured = [sp for sp in spans if self.unit.search(folded[sp[0]:sp[1]])]
             spans = measured or [sp for sp in spans if _BARE_NUMBER_RE.match(folded[sp[0]:sp[1]])]
@@ -139,6 +139,12 @@ class AskedFor:
         noun = found.group(1) if found else ""
         return noun if len(noun) >= 2 else None
 
+    def says(self, folded_words: str) -> bool:
+        """The question already says these words — as words: the 60 of 60升 is not in 青禾T60 (a
+        Latin letter or a digit next to it makes it part of another token)."""
+        return any(not (_alnum_at(self.folded_question, at - 1) or _alnum_at(self.folded_question, at + len(folded_words)))
+                   for at in _occurrences(folded_words, self.folded_question)) if folded_words else True
+
     def _next_to_counted_noun(self, text: str, span: tuple[int, int]) -> bool:
         """The number stands right before the counted noun (12个社区食堂, 1600余名老人) or right after
         it (社区食堂12个, 社区食堂共12个): a bigram of the noun touches it."""
@@ -163,6 +169,16 @@ class AskedFor:
         return len(bigrams(clause) & self.question_bigrams)
 
 
+def _occurrences(needle: str, haystack: str) -> list[int]:
+    return [m.start() for m in re.finditer(re.escape(needle), haystack)]
+
+
+def _alnum_at(text: str, at: int) -> bool:
+    """An ASCII letter or digit at ``at`` (False outside the text), next to a span that starts or
+    ends with one: 青禾t60's 60, 2024年's 20 — but not 营口 inside 营口港 (Chinese has no word breaks)."""
+    return 0 <= at < len(text) and text[at].isascii() and text[at].isalnum()
+
+
 _CLAUSE_ENDS = "，。；：！？,;:!?"
 # 多少个社区食堂, 几名老人: the counted noun is the run of word characters after the measure word
 # (a 的 or a verb-like break ends it: 多少个食堂的补贴 counts 食堂).
@@ -179,6 +195,7 @@ _SLOT_WORD_RE = re.compile(r"什么|哪些|哪个|哪里|哪儿|哪一|哪|谁|�
 _SLOT_STOPS = "，。；：！？、,;:!?（）()"
 _COPULA_RE = re.compile(r"^(?:的|是|为|乃|叫|叫做|称为|称作|名为|即|有|包括|在于)")
 _TRAILING_FUNCTION_RE = re.compile(r"(?:的|是|为|叫|有|乃|在|了)+$")
+_ANCHOR_SAME = str.maketrans("至", "到")
 _MIN_ANCHOR = 2
 _CATEGORY_REACH = 4  # characters after the question word the answer also replaces (什么季节, 哪个国家)
 _MAX_SLOT = 30
@@ -191,7 +208,10 @@ def slot_span(folded_question: str, text: str) -> tuple[int, int] | None:
     found = _SLOT_WORD_RE.search(folded_question)
     if found is None:
         return None
-    folded = fold_in_place(text)
+    # 缩短到 in the question, 缩短至 in the text: the anchors compare words that mean the same, one
+    # character for one (the offsets stay the text's).
+    folded = fold_in_place(text).translate(_ANCHOR_SAME)
+    folded_question = folded_question.translate(_ANCHOR_SAME)
     left = _TRAILING_FUNCTION_RE.sub("", re.split(f"[{_SLOT_STOPS}]", folded_question[:found.start()])[-1])
     right = re.split(f"[{_SLOT_STOPS}]", folded_question[found.end():])[0]
     start = _after_longest_suffix(left, folded)

@@ -31,9 +31,8 @@ What is learned:
   general-knowledge bank behind the ``background_margin`` feature; a training question's best
   cosine to it leaves out its own article's sentences.
 - ``meaning``: a linear probe over the question's vector: words (questions of every set above,
-  titles, English sentences) vs. strings that are no words at all (seeded generators below — keyboard
-  runs, random letters and characters, titles' words stuttered — plus the mash/latin/cjk/mixed kinds
-  of gibberish_train.jsonl). Threshold: keep 99.7% of word strings out of fold.
+  titles, English sentences) vs. strings that are no words at all (seeded generators below plus the
+  mash/latin/cjk/mixed kinds of gibberish_train.jsonl). Threshold: keep 99.7% of word strings out of fold.
 
 ``--cv`` also reports, out of fold with folds split by article (an English translation goes with
 its Chinese question's article), answer-hit@1, refusals and the confidence's reliability on every
@@ -72,7 +71,7 @@ from rag.reader.features import (  # noqa: E402
     QuestionSignals,
     laid_out,
 )
-from rag.reader.question import AskedFor  # noqa: E402
+from rag.reader.question import AskedFor, is_repetition  # noqa: E402
 from rag.reader.scorer import WEIGHTS_FILE, Model, Weights  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench"
@@ -266,22 +265,6 @@ def no_words(rng: random.Random) -> str:
     return rng.choice([mash, letters, hanzi])() + rng.choice([" ", "", "?", "？"]) + rng.choice([mash, letters, hanzi, digits])()
 
 
-def stuttered(rng: random.Random, titles: list[str]) -> str:
-    """Real words stuttered into no words: each character of a title's word said over (营营口口口),
-    or the word over and over (治理治理治理). Their vectors sit near the word's, so the probe must
-    see them to tell them apart; one character at least thrice, so that 明明白白 stays a word."""
-    cjk = [run for title in titles for run in re.findall(r"[\u4e00-\u9fff]{2,}", title)]
-    run = rng.choice(cjk)
-    size = rng.randint(2, min(3, len(run)))
-    start = rng.randint(0, len(run) - size)
-    word = run[start:start + size]
-    if rng.random() < 0.5:
-        return word * rng.randint(3, 5)
-    counts = [rng.randint(2, 3) for _ in word]
-    counts[rng.randrange(len(word))] = 3
-    return "".join(ch * n for ch, n in zip(word, counts, strict=True))
-
-
 def english_sentences(limit: int) -> list[str]:
     """English sentences from the standard library's docstrings: plain words of many kinds."""
     import warnings
@@ -316,8 +299,6 @@ def train_meaning(embedder, assistants: dict[str, Assistant]) -> tuple[Model, di
     words = list(dict.fromkeys(words))
     noise = [r["question"] for r in gibberish if r["kind"] in ("mash", "latin", "cjk", "mixed")]
     noise += [no_words(rng) for _ in range(3000)]
-    titles = [d.title for a in assistants.values() for d in a.documents if d.title]
-    noise += [stuttered(rng, titles) for _ in range(300)]
     texts = words + noise
     y = np.array([1.0] * len(words) + [0.0] * len(noise))
     x = embedder.encode_queries(texts).astype(np.float64)
@@ -542,7 +523,7 @@ def decide(contexts: list[Context], weights: Weights) -> list[Outcome]:
     for ctx in contexts:
         reader = ctx.assistant.reader
         reader.weights = weights
-        if weights.meaning is not None and ctx.signals.meaning < weights.meaning_threshold:
+        if (weights.meaning is not None and ctx.signals.meaning < weights.meaning_threshold) or is_repetition(ctx.question):
             outcomes.append(Outcome(ctx, None, False))
             continue
         chosen = reader.choose(ctx.asked, ctx.retrieval, ctx.cross, ctx.signals, ctx.candidates)

@@ -22,12 +22,12 @@ from rag.reader.qtypes import (
     question_type,
     says_office,
 )
-from rag.reader.question import AskedFor, bigrams, key_span
+from rag.reader.question import AskedFor, bigrams, is_repetition, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
 from rag.textproc import fold, fold_in_place
 
 NO_WORDS = ["asdkjh qwe zzxq 啊啊啊 哦哦", "zxcvbnm asdfgh", "qwerty 12345", "1234567890", "jjjjjjjj kkkk",
-            "啊啊啊啊 哦哦哦", "xyz?", "sdfg hjkl wert"]
+            "啊啊啊啊 哦哦哦", "xyz?", "sdfg hjkl wert", "社社社会会治治", "营口港营口港营口港"]
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +180,16 @@ _BRIDGE = "大桥由省交通规划设计院设计，中交第二航务工程局
 ])
 def test_the_key_span_stands_where_the_question_word_stands(text, question, expected):
     assert text[slice(*key_span(question, text))] == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("社社社会会治治", True), ("营口港营口港营口港", True), ("哈哈哈哈", True), ("the the the the", True),
+    # real questions that say something twice
+    ("他们常常来往吗？", False), ("谢谢，营口港在哪里？", False), ("为什么要把情况说得明明白白？", False),
+    ("营口", False), ("哈哈", False), ("What is the GDP of Yingkou?", False),
+])
+def test_a_word_said_over_and_over_is_no_question(question, expected):
+    assert is_repetition(question) is expected
 
 
 def test_clock_times_are_times_and_a_count_of_points_is_not():

@@ -258,6 +258,21 @@ def key_span(question: str, text: str) -> tuple[int, int] | None:
     return AskedFor.of(question).key_span(text)
 
 
+_REPEAT_RE = re.compile(r"(\w{1,3}?)\1+")
+_MIN_REPEATED = 4
+
+
+def is_repetition(question: str) -> bool:
+    """The question is little but a few characters or words said over and over (营营口口口, 治理治理治理,
+    哈哈哈哈): no words, though its vector sits near the word it repeats. With each immediate repeat
+    cut to one, at most half of it is left (a real question loses a 谢谢 or 明明白白 at most)."""
+    text = "".join(_WORD_CHAR_RE.findall(fold(question)))
+    return len(text) >= _MIN_REPEATED and len(_REPEAT_RE.sub(r"\1", text)) * 2 <= len(text)
+
+
+_WORD_CHAR_RE = re.compile(r"\w")
+
+
 def strip_interrogatives(text: str) -> str:
     return _INTERROGATIVES_RE.sub(" ", text)
 

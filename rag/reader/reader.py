@@ -7,7 +7,8 @@ cross-script questions (English over Chinese), whose keyword features are all ze
 the MLP was trained on. A second learned model turns the question-level evidence into one calibrated
 confidence, the probability that the quote answers the question; below its threshold the reader
 abstains. Before either, a probe over the question's vector refuses strings that are not words in
-any language (keyboard mashing, random characters), which no similarity score can tell apart.
+any language (keyboard mashing, random characters), which no similarity score can tell apart, and a
+rule refuses a word said over and over (营营口口口), whose vector sits near the word's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rag.reader.features import (
     laid_out,
 )
 from rag.reader.qtypes import RELIABLE_TYPES, names_a_role_or_latin_name, says_office
-from rag.reader.question import AskedFor
+from rag.reader.question import AskedFor, is_repetition
 from rag.reader.quote import Quote, Quoter
 from rag.reader.scorer import Weights, load_weights
 from rag.retrieve import Retrieval
@@ -148,7 +149,7 @@ class Reader:
 
     def select(self, question: str, retrieval: Retrieval) -> Decision:
         signals = self.signals(retrieval)
-        if signals.meaning < self.weights.meaning_threshold:
+        if signals.meaning < self.weights.meaning_threshold or is_repetition(question):
             return Decision(None, 0.0, NOT_WORDS, words=False)
         asked = AskedFor.of(question)
         cross = self.cross_script(question)

@@ -192,6 +192,14 @@ def test_a_word_said_over_and_over_is_no_question(question, expected):
     assert is_repetition(question) is expected
 
 
+def test_the_digits_of_a_models_name_are_no_number():
+    """凌安X3, 青禾T60: a number glued to a Latin letter names a model; it neither answers 多少 nor
+    hides the number that does (60升 for 青禾T60最大载药量是多少)."""
+    assert AskedFor.of("凌安X3智能门锁的售价是多少？").novel_spans("凌安X3智能门锁支持四种开锁方式。") == []
+    text = "青禾T60最大载药量60升。"
+    assert [text[a:b] for a, b in AskedFor.of("青禾T60最大载药量是多少？").novel_spans(text)] == ["60升"]
+
+
 def test_clock_times_are_times_and_a_count_of_points_is_not():
     text = "提出3点建议。夜间门诊开诊至20点30分，晚上8点后停止挂号，8点半关门。"
     assert [text[a:b] for a, b in entity_spans(text, "time")] == ["20点30分", "晚上8点", "8点半"]

@@ -272,6 +272,8 @@ def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
         spans = names + [sp for sp in spans if not any(sp[0] < e and s < sp[1] for s, e in names)]
     if qtype == "list":
         spans += enumeration_spans(sentence)
+    if qtype in ("number", "duration"):  # the 3 of 凌安X3, the 60 of 青禾T60: a model's name, no number
+        spans = [sp for sp in spans if not (sp[0] and sentence[sp[0] - 1].isascii() and sentence[sp[0] - 1].isalpha())]
     if qtype == "time":  # 车程约40分钟 does not say when (民国三年 may: years stay)
         spans = [sp for sp in spans if not _BARE_LENGTH_OF_TIME_RE.fullmatch(sentence, *sp)]
     return sorted(set(spans))

@@ -167,6 +167,7 @@ _BRIDGE = "大桥由省交通规划设计院设计，中交第二航务工程局
 @pytest.mark.parametrize(("text", "question", "expected"), [
     # 多长 / 多高 stand where the answer stands: the 主跨's length, not the first length
     ("大桥全长2180米，其中主桥长860米，主跨420米，桥面宽33.5米。", "云龙大桥主跨多长？", "420米"),
+    ("门锁面板可在零下20摄氏度至60摄氏度的环境中工作，功耗为3瓦。", "门锁最低能在零下多低的温度下工作？", "20摄氏度"),
     # a who-question answered by a body: the whole body, though 设计 also ends 设计院
     (_BRIDGE, "云龙大桥是谁设计的？", "省交通规划设计院"),
     ("管水员补贴每人每月300元，由县财政承担。", "管水员补贴由谁承担？", "县财政"),

@@ -22,7 +22,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
     ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|"
                            r"\brank(s|ed)? (in|among|within)\b", re.I)),
-    ("number", re.compile(r"多少|(?<!哪)几(?![百千万亿])[个户家名项座条种所位次倍岁类十]?|多大|多高|多长|多重|多远|多深|多宽|"
+    ("number", re.compile(r"多少|(?<!哪)几(?![百千万亿])[个户家名项座条种所位次倍岁类十]?|多大|多高|多长|多重|多远|多深|多宽|多低|多矮|多短|多浅|多轻|多近|多小|多快|多慢|多厚|多粗|多细|"
                           r"\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
                           r"\bnumber of\b|\bwhat (is|was|are|were) the (total |overall |annual )?"
                           r"(investment|cost|price|area|population|revenue|output|value|amount|size|length|distance)\b",
@@ -52,7 +52,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
 _UNIT = (r"(?:%|％|‰|个百分点|元|美元|日元|欧元|港元|英镑|户|家|个月|个|名|位|项|座|条|种|类|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|平方公里|平方米|立方米|"
-         r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|毫升|公升|升|年|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
+         r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|毫升|公升|升|摄氏度|华氏度|℃|度|年|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
          r"篇|本|册|套|张|只|头|匹|颗|棵|首|场|间|份|成|(?i:km²|m²|km|cm|mm|kg|m|g|t|kw|mw|gw)(?![A-Za-z]))")
 _CN_COUNT = rf"[零〇一二两三四五六七八九十][{_CN_NUM}]*"
 # A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级); a fraction

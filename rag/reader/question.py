@@ -191,7 +191,7 @@ _COUNT_GAP_CHARS = "共有达为约计总数量到合是"
 _BARE_NUMBER_RE = re.compile(r"[\d.,零〇一二两三四五六七八九十百千万亿多余分之半数\s]+$")
 
 
-_SLOT_WORD_RE = re.compile(r"什么|哪些|哪个|哪里|哪儿|哪一|哪|谁|多少|多[长高宽深远重大久]|几|何时|何地|何")
+_SLOT_WORD_RE = re.compile(r"什么|哪些|哪个|哪里|哪儿|哪一|哪|谁|多少|多[长高宽深远重大久低矮短浅轻近小快慢厚粗细]|几|何时|何地|何")
 _SLOT_STOPS = "，。；：！？、,;:!?（）()"
 _COPULA_RE = re.compile(r"^(?:的|是|为|乃|叫|叫做|称为|称作|名为|即|有|包括|在于)")
 _TRAILING_FUNCTION_RE = re.compile(r"(?:的|是|为|叫|有|乃|在|了)+$")

@@ -559,6 +559,7 @@ def test_a_name_question_knows_the_office_it_asks_about(question, offices):
     ("The report was written by John Smith.", "报告是谁写的？", True), ("经济增长很快。", "谁提出的？", False),
     # asked for a name in so many words, an office is none
     ("由县长任总指挥，林业局局长任副总指挥。", "林业局局长叫什么名字？", False),
+    ("指挥部由县长任总指挥。", "What is the name of the commander?", False),
 ])
 def test_an_office_or_a_latin_name_counts_as_naming_someone(sentence, question, expected):
     assert names_a_role_or_latin_name(sentence, fold(question)) is expected

@@ -222,7 +222,7 @@ def names_a_role_or_latin_name(sentence: str, folded_question: str) -> bool:
     return bool(novel_offices(sentence, folded_question)) or bool(_LATIN_NAME_RE.search(sentence))
 
 
-_PERSONAL_NAME_RE = re.compile(r"名字|姓名|叫什么|尊姓|姓什么|name")
+_PERSONAL_NAME_RE = re.compile(r"名字|姓名|叫什么|尊姓|姓什么|\bname\b")
 
 
 #: Kinds answered by an answer passage (1–4 sentences) when one sentence does not hold the answer.

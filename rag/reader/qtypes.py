@@ -17,7 +17,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # How long something takes (多久, 多长时间): answered by a length of time, which a "when" is not.
     ("duration", re.compile(r"多久|多长时间|多少时间|\bhow long (?:does|did|do|will|would|can|could|has|have|had|is it|was it)\b",
                             re.I)),
-    ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|多久|多长时间|哪个时期|"
+    ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|哪个时期|"
                         r"(?:西元|公元)前?\s*(?:几|多少)\s*年|"
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
     ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|"
@@ -142,10 +142,10 @@ def measure_unit(question: str) -> re.Pattern[str] | None:
     (面积, 投资) or by a measuring unit after 多少 (多少吨 wants a weight: 3万吨 or 800公斤, not 12个;
     多少年 wants years, not 40分钟)."""
     question = fold(question)
-    if (time_unit := _TIME_UNITS.get(asked_unit(question) or "")) is not None:
-        return time_unit
-    found = next((unit for measure, unit in _MEASURES if measure.search(question)), None)
     named = asked_unit(question)
+    if named in _TIME_UNITS:
+        return _TIME_UNITS[named]
+    found = next((unit for measure, unit in _MEASURES if measure.search(question)), None)
     if found is None and named:
         # People are counted in 名/位/户 as often as in 人: only units that measure narrow the numbers.
         found = next((unit for _, unit in _MEASURES if unit is not _PEOPLE and unit.search(named)), None)

@@ -116,7 +116,6 @@ class AskedFor:
             return enumeration_around(text, chosen) or chosen
         return chosen
 
-
     @staticmethod
     def _body_in_slot(text: str, slot: tuple[int, int]) -> tuple[int, int]:
         """A who-answer that names no person: the body standing where the question word stands

@@ -12,7 +12,12 @@
 - unseen: benchmarks/unseen/ (42 questions over three documents written after stop 24's last design
   choice: facts, how/why/list, English, near misses), never trained on; read after its first run, so
   spent as a test (kept to show what its findings changed).
-- unseen2: benchmarks/unseen2/ (42 more, written before the fixes unseen led to): the clean test.
+- unseen2: benchmarks/unseen2/ (42 more, written before the fixes unseen led to).
+- unseen3: benchmarks/unseen3/ (42 more over three new kinds of text, written in stop 25 before any
+  change of that round; read after its first run, so spent as a test).
+- unseen4: benchmarks/unseen4/ (42 more, written with unseen3, sealed until stop 25's last choice).
+- unseen5: benchmarks/unseen5/ (42 more, written in stop 25 after unseen4 was read): sealed until the
+  next round's last choice.
 - cmrc-dev: 3219 questions over 848 passages.
 
 DRCD (Traditional Chinese) is reported out of fold by `benchmarks/train_answer.py --cv`, because
@@ -59,6 +64,9 @@ def question_sets() -> dict[str, tuple[Path, Path]]:
         "gibberish": (seeds, HERE / "gibberish_questions.jsonl"),
         "unseen": (HERE / "unseen" / "corpus.jsonl", HERE / "unseen" / "questions.jsonl"),
         "unseen2": (HERE / "unseen2" / "corpus.jsonl", HERE / "unseen2" / "questions.jsonl"),
+        "unseen3": (HERE / "unseen3" / "corpus.jsonl", HERE / "unseen3" / "questions.jsonl"),
+        "unseen4": (HERE / "unseen4" / "corpus.jsonl", HERE / "unseen4" / "questions.jsonl"),
+        "unseen5": (HERE / "unseen5" / "corpus.jsonl", HERE / "unseen5" / "questions.jsonl"),
         "cmrc-dev": (BENCH / "cmrc2018-dev" / "corpus.jsonl", BENCH / "cmrc2018-dev" / "questions.jsonl"),
     }
 

@@ -604,3 +604,53 @@ def test_a_who_question_is_refused_when_no_passage_names_anyone_as_what_it_asks(
     assert "name no one" in deputy.ask("河湾区民政局局长是谁？").message
     named = deputy.ask("河湾区民政局副局长是谁？")
     assert not named.abstained and named.answer.text[slice(*named.answer.span)] == "王志强"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("麦高文有许多高明的决定但是被谁所拖累了？", "person"),  # 许多高明 asks no height
+    ("很多大学在哪里招生？", "location"),
+    ("这座塔有多高？", "number"),
+    ("儒略日的计算以多长的时间当作一个周期？", "duration"),
+])
+def test_many_is_no_how_many(question, expected):
+    assert question_type(question) == expected
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    # 有多长 is a length or a span of time, never a count of times
+    ("龙窑遗迹中最长的一座有多长？", "此后经过三次发掘，先后清理出龙窑遗迹11座。", []),
+    ("龙窑遗迹中最长的一座有多长？", "经过三次发掘，最长的一座长约60米。", ["60米"]),
+    ("水表的质保期有多长？", "水表质保期为5年，已安装3万只。", ["5年"]),
+    # any rate (漏损率, 参与率) wants a share
+    ("老旧管网的漏损率有多高？", "全县改造管网36公里，漏损率由18%降到9%。", ["18%", "9%"]),
+    # km² is an area, not kilometres (the folded text writes km2)
+    ("保护区的面积是多少？", "保护区长12 km，面积36 km²。", ["36 km²"]),
+])
+def test_lengths_rates_and_areas_narrow_the_numbers(question, sentence, expected):
+    assert [sentence[a:b] for a, b in AskedFor.of(question).novel_spans(sentence)] == expected
+
+
+def test_a_sentence_without_the_measure_or_with_another_year_or_phase_is_flagged_for_the_decision():
+    """The near misses people write (投资多少钱 where only the parking spaces are given; 2024年 where
+    the text gives 2025's figure; 二期 where it gives 一期's date) are features the decision weighs."""
+    money = AskedFor.of("新建的生态停车场计划投资多少钱？")
+    assert money.lacks_unit("村里计划新建生态停车场一处，增设车位300个。")
+    assert not money.lacks_unit("生态停车场计划投资120万元。")
+    assert not AskedFor.of("停车场有多少个车位？").lacks_unit("增设车位300个。")  # no measure asked
+    year = AskedFor.of("学校2024年实际录取了多少名本科生？")
+    assert year.contradicts_numbered("2025年，学校招收普通本科生4600人。")
+    assert not year.contradicts_numbered("2024年学校录取本科生4512人。")
+    assert not year.contradicts_numbered("学校录取本科生4512人，建设期3年。")  # names no year: may still answer
+    assert not year.contradicts_numbered("2021—2025年，学校每年招收本科生约4500人。")  # a range holds it
+    assert not AskedFor.of("学校录取了多少人？").contradicts_numbered("2025年招收4600人。")
+    phase = AskedFor.of("4号线二期工程什么时候开工？")
+    assert phase.contradicts_numbered("4号线一期工程于2020年6月开工建设。")
+    assert not phase.contradicts_numbered("4号线2期工程计划2027年开工。")  # 2 is 二
+    assert not phase.contradicts_numbered("二期工程计划明年开工。")
+    assert AskedFor.of("第十二届大会在哪里举行？").contradicts_numbered("第十一届大会在南京举行。")
+
+
+def test_a_clock_time_is_no_number():
+    text = "4号线将于2025年12月28日上午10:00开通，比分3:2。"
+    assert [text[a:b] for a, b in entity_spans(text, "number")] == ["3", "2"]
+    assert AskedFor.of("4号线一期一共花了多少钱？").novel_spans("工程将于上午10:00开通。") == []

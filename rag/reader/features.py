@@ -32,7 +32,7 @@ SENTENCE_FEATURES = (
 ABSTAIN_FEATURES = (
     "top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
     "type_asked", "type_novel", "type_absent", "margin", "meaning", "wants_passage",
-    "has_focus", "best_focus", "focus_any", "type_any", "background_margin",
+    "has_focus", "best_focus", "focus_any", "type_any", "background_margin", "number_conflict", "unit_missing",
 )
 #: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
 #: by construction, so its decision sees only the dense evidence and whether the question is made
@@ -222,6 +222,9 @@ class SentenceEvidence:
             "focus_any": max(c.feature("focus") for c in candidates),
             "background_margin": 0.0 if signals.background is None
             else max(c.feature("cos") for c in candidates) - signals.background,
+            # The near misses a user writes: the asked year or measure is not what the sentence gives.
+            "number_conflict": float(asked.contradicts_numbered(self.text[best.sentence])),
+            "unit_missing": float(asked.lacks_unit(self.text[best.sentence])),
         }
 
 

@@ -15,14 +15,16 @@ from rag.textproc import fold, fold_in_place
 # Order matters: the first pattern that matches decides (哪一年 is a time, not a generic 哪).
 _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # How long something takes (多久, 多长时间): answered by a length of time, which a "when" is not.
-    ("duration", re.compile(r"多久|多长时间|多少时间|\bhow long (?:does|did|do|will|would|can|could|has|have|had|is it|was it)\b",
+    ("duration", re.compile(r"多久|多长的?时间|多少时间|\bhow long (?:does|did|do|will|would|can|could|has|have|had|is it|was it)\b",
                             re.I)),
     ("time", re.compile(r"何时|什么时候|哪一?年|哪一?天|哪个月|几月|几号|几日|几点|哪个时期|"
                         r"(?:西元|公元)前?\s*(?:几|多少)\s*年|"
                         r"\bwhen\b|what (year|date|time)|which (year|date|month)|how long", re.I)),
     ("ordinal", re.compile(r"第几|排[名在]?第?几|名次|\bwhat (rank|place|position)\b|\bwhich (rank|place)\b|"
                            r"\brank(s|ed)? (in|among|within)\b", re.I)),
-    ("number", re.compile(r"多少|(?<!哪)几(?![百千万亿])[个户家名项座条种所位次倍岁类十]?|多大|多高|多长|多重|多远|多深|多宽|多低|多矮|多短|多浅|多轻|多近|多小|多快|多慢|多厚|多粗|多细|"
+    ("number", re.compile(r"多少|(?<!哪)几(?![百千万亿])[个户家名项座条种所位次倍岁类十]?|"
+                          # (not 许多高明, 很多大学: 多 ending 许多/很多/更多…)
+                          r"(?<![许很好更太诸众较颇繁])多[大高长重远深宽低矮短浅轻近小快慢厚粗细]|"
                           r"\bhow (many|much|large|big|tall|high|long|far|old)\b|what (percentage|number|share)|"
                           r"\bnumber of\b|\bwhat (is|was|are|were) the (total |overall |annual )?"
                           r"(investment|cost|price|area|population|revenue|output|value|amount|size|length|distance)\b",
@@ -53,7 +55,7 @@ _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
 _UNIT = (r"(?:%|％|‰|个百分点|元|美元|日元|欧元|港元|英镑|户|家|个月|个|名|位|项|座|条|种|类|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|平方公里|平方米|立方米|"
          r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|毫升|公升|升|摄氏度|华氏度|℃|度|年|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
-         r"篇|本|册|套|张|只|头|匹|颗|棵|首|场|间|份|成|(?i:km²|m²|km|cm|mm|kg|m|g|t|kw|mw|gw)(?![A-Za-z]))")
+         r"篇|本|册|套|张|只|头|匹|颗|棵|首|场|间|份|成|(?i:k?m[²2](?!\d)|km|cm|mm|kg|m|g|t|kw|mw|gw)(?![A-Za-z]))")
 _CN_COUNT = rf"[零〇一二两三四五六七八九十][{_CN_NUM}]*"
 # A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级); a fraction
 # (五分之一, 百万分之一); a written-out number with a magnitude (六亿七千多万).
@@ -104,19 +106,23 @@ _ENTITY_RES: dict[str, list[re.Pattern[str]]] = {
 # A number question that names a measure wants that measure's unit: 面积 wants 平方公里, not 10家.
 # The first matching measure decides (增长率 is a rate even when the question says GDP).
 _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"增长率|增速|比例|比重|占比|百分之|\b(rate|percentage|share)\b", re.I), re.compile(r"%|％|百分|成")),
-    (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷|²|㎡")),
+    (re.compile(r"(?<![频速倍比汇])率|增速|比例|比重|占比|百分之|\b(rate|percentage|share)\b", re.I), re.compile(r"%|％|百分|成")),
+    (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷|²|㎡|(?i:k?m)2(?!\d)")),
     (re.compile(r"人口|\bpopulation\b", re.I), _PEOPLE := re.compile(r"人")),
     (re.compile(r"气温|温度|\btemperature\b", re.I), re.compile(r"度|℃")),
     (re.compile(r"投资|收入|产值|GDP|金额|资金|价格|票价|售价|费用|成本|营收|钱|薪|工资|补贴|补助|奖金|花费|"
                 r"\b(price|cost|invest\w*|revenue|income|salary|wage|money)\b", re.I),
      re.compile(r"元|镑|美金")),
-    (re.compile(r"距离|多远|长度|\b(distance|how far|length)\b", re.I), re.compile(r"米|公里|公尺|光年|英里|海里|(?i:km|cm|mm|m)(?![A-Za-z²])")),
+    # (Not 多高: 级别多高, 评价多高 ask no length.)
+    (re.compile(r"距离|多远|长度|多宽|多深|多厚|高度|身高|宽度|深度|厚度|海拔|\b(distance|how far|length|how (?:tall|wide|deep))\b",
+                re.I), _LENGTH := re.compile(r"米|公里|公尺|光年|英里|海里|(?i:km|cm|mm|m)(?![A-Za-z²2])")),
     (re.compile(r"重量|多重|\bweigh", re.I), re.compile(r"吨|克|斤|磅|(?i:kg|t)(?![A-Za-z])")),
     # 多少岁, 多少年 / 几天 (a length of time: 设计寿命多少年 is not answered by 14.6亿元)
     (re.compile(r"年龄|岁数|\bhow old\b", re.I), re.compile(r"岁")),
     (re.compile(r"寿命|年限|工期|时长|\bhow many (?:years|months|weeks|days|hours|minutes)\b", re.I),
-     re.compile(r"年|个月|周|星期|天|日|小时|钟头|分钟|秒")),
+     _TIME_LENGTH := re.compile(r"年|个月|周|星期|天|日|小时|钟头|分钟|秒")),
+    # 有多长: a length (龙窑长约6米) or a span of time (质保期有多长 → 5年), not 三次.
+    (re.compile(r"多长"), re.compile(f"{_LENGTH.pattern}|{_TIME_LENGTH.pattern}")),
 ]
 
 
@@ -274,11 +280,15 @@ def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
         spans += enumeration_spans(sentence)
     if qtype in ("number", "duration"):  # the 3 of 凌安X3, the 60 of 青禾T60: a model's name, no number
         spans = [sp for sp in spans if not (sp[0] and sentence[sp[0] - 1].isascii() and sentence[sp[0] - 1].isalpha())]
+    if qtype == "number":  # 10:00 is a clock time, not the numbers 10 and 00
+        clocks = [m.span() for m in _CLOCK_RE.finditer(sentence)]
+        spans = [sp for sp in spans if not any(s <= sp[0] and sp[1] <= e for s, e in clocks)]
     if qtype == "time":  # 车程约40分钟 does not say when (民国三年 may: years stay)
         spans = [sp for sp in spans if not _BARE_LENGTH_OF_TIME_RE.fullmatch(sentence, *sp)]
     return sorted(set(spans))
 
 
+_CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
 _BARE_LENGTH_OF_TIME_RE = re.compile(rf"(?:\d+(?:\.\d+)?|{_CN_COUNT})\s*(?:多|余)?\s*(?:个月|周|星期|天|小时|分钟|秒)")
 
 

@@ -85,6 +85,28 @@ class AskedFor:
             spans = measured or [sp for sp in spans if _BARE_NUMBER_RE.match(folded[sp[0]:sp[1]])]
         return spans
 
+    def lacks_unit(self, text: str) -> bool:
+        """A number question that names a measure (投资多少钱, 面积) and ``text`` holds no number in
+        its unit: 增设车位300个 does not say what the car park costs."""
+        if self.unit is None:
+            return False
+        folded = fold_in_place(text)
+        return not any(self.unit.search(folded[a:b]) for a, b in entity_spans(text, self.qtype))
+
+    @functools.cached_property
+    def numbered(self) -> dict[str, frozenset[int]]:
+        """The numbered things the question names, by kind (2024年; 二期, 第三届, 4号线)."""
+        return numbered_things(self.folded_question)
+
+    def contradicts_numbered(self, text: str) -> bool:
+        """``text`` numbers a kind of thing the question numbers (a year, a phase, a line…), never
+        with the question's number: 2025年…招收4600人 does not say how many were admitted in 2024,
+        nor 一期工程于2020年开工 when 二期 starts. (A sentence that names none may still answer.)"""
+        if not self.numbered:
+            return False
+        said = numbered_things(fold_in_place(text))
+        return any(kind in said and not said[kind] & numbers for kind, numbers in self.numbered.items())
+
     def key_span(self, text: str) -> tuple[int, int] | None:
         """The part of ``text`` that answers: the first entity of the asked-for kind that the
         question does not already name; for a list (or a place, a firm…) inside an enumeration,
@@ -166,6 +188,35 @@ class AskedFor:
         ends = [e for e in (text.find(p, span[1]) for p in _CLAUSE_ENDS) if e >= 0]
         clause = fold(text[start:min(ends, default=len(text))])
         return len(bigrams(clause) & self.question_bigrams)
+
+
+# 2024年 and the years of a range (2021—2025年 names 2023 too), four digits only (民国三年 and 光绪二十年
+# are read by no rule here); phases, lines, editions and batches (二期, 4号线, 第三届, 第二批, 第五代).
+_YEAR_RE = re.compile(r"(?<!\d)(1\d{3}|20\d{2})(?:\s*[-—–~至到]\s*(1\d{3}|20\d{2}))?\s*年")
+_NUMBERED_RE = re.compile(r"(?<![\d一二三四五六七八九十])(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(期|号线|届|批|代)")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+
+
+def _small_number(text: str) -> int | None:
+    """12 or 十二 (up to 99) as an int."""
+    if text.isdigit():
+        return int(text)
+    tens, _, ones = text.partition("十")
+    if "十" not in text:
+        return _CN_DIGITS.get(text) if len(text) == 1 else None
+    return (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+
+
+def numbered_things(folded: str) -> dict[str, frozenset[int]]:
+    found: dict[str, set[int]] = {}
+    for match in _YEAR_RE.finditer(folded):
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) else first
+        found.setdefault("年", set()).update(range(first, last + 1) if 0 <= last - first <= 50 else (first, last))
+    for match in _NUMBERED_RE.finditer(folded):
+        if (number := _small_number(match.group(1))) is not None:
+            found.setdefault(match.group(2), set()).add(number)
+    return {kind: frozenset(numbers) for kind, numbers in found.items()}
 
 
 def _occurrences(needle: str, haystack: str) -> list[int]:

@@ -18,6 +18,7 @@ time is reported as measured parts plus the extrapolated embedding time.
 
     .venv/bin/python benchmarks/bench_scale.py corpus    # write the corpus under --data
     .venv/bin/python benchmarks/bench_scale.py base      # build copy 0 with an empty cache: embedding rate
+    .venv/bin/python benchmarks/bench_scale.py base-pooled  # copy 0 as a large corpus builds it: sentences only
     .venv/bin/python benchmarks/bench_scale.py seed      # noise-perturbed vectors of the copies into the cache
     .venv/bin/python benchmarks/bench_scale.py build     # the full build, from the cache (child process)
     .venv/bin/python benchmarks/bench_scale.py query     # Assistant: load, RSS, p50/p95, exact vs HNSW
@@ -122,11 +123,17 @@ def record(step: str, result: dict) -> None:
     print(json.dumps({step: result}, ensure_ascii=False, indent=1))
 
 
-def build_child(corpus: Path, index: Path, env: dict) -> dict:
+# `rag build` with every chunk's vector pooled from its sentences, as a corpus over the threshold gets.
+_POOLED_BUILD = ("import sys; from rag import index; index.SETTINGS['pool_chunk_vectors_above'] = 0; "
+                 "from rag.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def build_child(corpus: Path, index: Path, env: dict, pool_all: bool = False) -> dict:
     """`rag build` in a child process: wall time, peak RSS, and its own manifest's timings."""
     before = load_average()
     started = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "rag.cli", "build", "--corpus", str(corpus), "--index", str(index),
+    command = ["-c", _POOLED_BUILD] if pool_all else ["-m", "rag.cli"]
+    run = subprocess.run([sys.executable, *command, "build", "--corpus", str(corpus), "--index", str(index),
                           "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if run.returncode:
@@ -178,6 +185,22 @@ def step_base(data: Path, env: dict) -> dict:
     return result
 
 
+def step_base_pooled(data: Path, env: dict) -> dict:
+    """Copy 0 as a corpus over the pooling threshold builds it (only sentences are encoded), with an
+    empty vector cache of its own: the embedding rate of a large corpus's build."""
+    cache = data / "cache-pooled"
+    if cache.exists():
+        shutil.rmtree(cache)
+    (cache / "models").mkdir(parents=True)
+    for model in (Path(env["RAG_CACHE_DIR"]) / "models").iterdir():
+        (cache / "models" / model.name).symlink_to(model.resolve())
+    result = build_child(data / "base", data / "index-base-pooled", {**env, "RAG_CACHE_DIR": str(cache)}, pool_all=True)
+    chunks = result["counts"]["chunks"]
+    result["chunks_per_s_with_sentences"] = round(chunks / result["timings"]["embed"], 2)
+    result["texts_per_s"] = round(result["embedded"]["encoded"] / result["timings"]["embed"], 1)
+    return result
+
+
 def step_seed(data: Path, env: dict) -> dict:
     """Vectors of the perturbed copies into the cache: the original's vector plus noise of the size
     the model's own vectors move by under the same perturbation (measured here on a sample)."""
@@ -222,11 +245,11 @@ def step_seed(data: Path, env: dict) -> dict:
     started = time.perf_counter()
     written = 0
     for copy in range(1, COPIES):
-        texts, originals = counterparts(texts_to_embed(*_with_chunks(
+        texts, original_vectors = counterparts(texts_to_embed(*_with_chunks(
             load_corpus(data / "corpus" / f"copy-{copy:02d}.jsonl"))))
         kinds = np.array([0] * len(base.chunks) + [1] * (len(texts) - len(base.chunks)))
         scale = np.array([sigma[k] for k in kinds], dtype=np.float32)[:, None]
-        noisy = originals + rng.normal(0, 1, originals.shape).astype(np.float32) * scale
+        noisy = original_vectors + rng.normal(0, 1, original_vectors.shape).astype(np.float32) * scale
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         unique = {text_key(t): i for i, t in enumerate(texts)}
         store.put(space, PASSAGE, list(unique), noisy[list(unique.values())])
@@ -350,7 +373,7 @@ def step_serve(data: Path, env: dict, n: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("corpus", "base", "seed", "build", "query", "serve"))
+    parser.add_argument("step", choices=("corpus", "base", "base-pooled", "seed", "build", "query", "serve"))
     parser.add_argument("--data", type=Path, default=Path("/work/scale-data"))
     parser.add_argument("--questions", type=int, default=200)
     args = parser.parse_args()
@@ -359,7 +382,8 @@ def main() -> int:
         record("corpus", make_corpus(args.data))
         return 0
     env = scale_env(args.data)
-    steps = {"base": lambda: step_base(args.data, env), "seed": lambda: step_seed(args.data, env),
+    steps = {"base": lambda: step_base(args.data, env), "base-pooled": lambda: step_base_pooled(args.data, env),
+             "seed": lambda: step_seed(args.data, env),
              "build": lambda: step_build(args.data, env), "query": lambda: step_query(args.data, env, args.questions),
              "serve": lambda: step_serve(args.data, env, args.questions)}
     record(args.step, {**steps[args.step](), "cores": os.cpu_count()})

@@ -195,16 +195,39 @@ def bm25_tokens(chunk: Chunk) -> list[str]:
 
 @dataclass
 class TextsToEmbed:
-    """What a build embeds, in the order of its vectors: the chunks, then one text per sentence (under
-    its document's subject where ``framed``)."""
+    """What a build embeds, in the order of its vectors: the chunks it encodes, then one text per
+    sentence (under its document's subject where ``framed``). In a large corpus a chunk's vector is
+    the mean of its sentences' (see ``pooled_chunks``), and only chunks without sentences are encoded."""
 
     sentence_rows: list[tuple[int, int, int]]  # (chunk row, start, end) of every sentence
-    chunks: list[str]
+    chunks: list[str]  # the chunk texts to encode…
+    encoded_rows: list[int]  # …and their rows; every other chunk's vector is pooled from its sentences
     sentences: list[str]
     framed: np.ndarray  # bool per sentence
+    chunk_count: int
 
     def all(self) -> list[str]:
         return self.chunks + self.sentences
+
+    def split(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk vectors (one per chunk row) and the sentence vectors, from ``all()``'s vectors."""
+        encoded, sentences = vectors[:len(self.chunks)], vectors[len(self.chunks):]
+        if len(self.encoded_rows) == self.chunk_count:
+            return encoded, sentences
+        chunks = np.zeros((self.chunk_count, vectors.shape[1]), dtype=np.float64)
+        np.add.at(chunks, np.array([row for row, _, _ in self.sentence_rows], dtype=np.int64), sentences)
+        chunks /= np.maximum(np.linalg.norm(chunks, axis=1, keepdims=True), 1e-12)
+        chunks[self.encoded_rows] = encoded
+        return chunks.astype(np.float32), sentences
+
+
+def pooled_chunks(chunk_count: int) -> bool:
+    """Whether a corpus of ``chunk_count`` chunks takes each chunk's vector as the mean of its sentences'
+    vectors instead of encoding the chunk: that halves the model's work (a chunk costs about as much
+    as all its sentences together), for answers ~0.2-0.3 point worse (BENCHMARKS.md, stop 25). Worth
+    it where an encoded build takes a quarter of an hour or more (20,000 chunks, 2 cores), not for a
+    few documents."""
+    return chunk_count > SETTINGS["pool_chunk_vectors_above"]
 
 
 def texts_to_embed(corpus: Corpus, chunks: list[Chunk]) -> TextsToEmbed:
@@ -215,12 +238,13 @@ def texts_to_embed(corpus: Corpus, chunks: list[Chunk]) -> TextsToEmbed:
     of_row = [(doc_text[chunks[row].doc_id][start:end], subjects[chunks[row].doc_id]) for row, start, end in sentence_rows]
     sentences = [sentence_in_context(subject, text) if subject else to_simplified(text) for text, subject in of_row]
     framed = np.array([subject is not None for _, subject in of_row], dtype=bool)
-    return TextsToEmbed(sentence_rows, [dense_text(c) for c in chunks], sentences, framed)
+    encoded = [row for row, c in enumerate(chunks) if not c.sentences] if pooled_chunks(len(chunks)) else list(range(len(chunks)))
+    return TextsToEmbed(sentence_rows, [dense_text(chunks[row]) for row in encoded], encoded, sentences, framed, len(chunks))
 
 
 #: The functions above decide what each retriever sees: their code is part of the index's settings.
 _TEXT_PREPARATION = (context_prefix, dense_text, subject_words, title_subject, sentence_in_context, bm25_tokens,
-                     texts_to_embed)
+                     texts_to_embed, pooled_chunks, TextsToEmbed.split)
 
 
 def _pipeline_fingerprint() -> str:
@@ -243,6 +267,7 @@ SETTINGS = {
     "bm25_fields": "title+section+text",
     "dense_text": "title+section+text/t2s",
     "sentence_text": "subject+sentence/t2s where the document has a subject, else sentence/t2s",
+    "pool_chunk_vectors_above": 20_000,  # chunks; see pooled_chunks
     "hnsw_above": 50_000,  # vectors; below it exact search is fast enough (see BENCHMARKS.md)
     "hnsw_m": 32,
     "hnsw_ef_construction": 80,
@@ -442,8 +467,11 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     timings["embed"] = round(time.perf_counter() - embedding, 2)
     if stats.cached:
         report.note(f"embedded {stats.encoded:,} new texts; {stats.cached:,} came from the vector cache")
-    chunk_vectors = vectors[:len(texts.chunks)]
-    sentence_vectors = vectors[len(texts.chunks):].astype(np.float16)
+    if len(texts.encoded_rows) < len(chunks):
+        report.note(f"{len(chunks) - len(texts.encoded_rows):,} chunk vectors are the mean of their sentences' "
+                    f"(over {SETTINGS['pool_chunk_vectors_above']:,} chunks: half the embedding time)")
+    chunk_vectors, sentence_vectors = texts.split(vectors)
+    sentence_vectors = sentence_vectors.astype(np.float16)
     sentence_rows = texts.sentence_rows
 
     report.stage("indexing")
@@ -458,7 +486,8 @@ def _write_index_files(folder: Path, corpus: Corpus, model: tuple, report: Progr
     retriever.index([bm25_tokens(c) or [""] for c in chunks], show_progress=False)
     retriever.save(str(folder / "bm25"), show_progress=False)
     timings["index"] = round(time.perf_counter() - indexing, 2)
-    counts = {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows)}
+    counts = {"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentence_rows),
+              "chunk_vectors_pooled": len(chunks) - len(texts.encoded_rows)}
     return counts, stats.as_dict(), int(vectors.shape[1])
 
 

@@ -200,7 +200,7 @@ def test_manifest_records_fingerprint_model_settings_and_versions(mini_corpus, t
 
 
 TEXT_PREPARATION = ["context_prefix", "dense_text", "title_subject", "sentence_in_context", "bm25_tokens",
-                    "texts_to_embed"]
+                    "texts_to_embed", "pooled_chunks"]
 
 
 def _settings_of_edited_copy(tmp_path: Path, function: str) -> dict:
@@ -456,3 +456,25 @@ def test_a_loaded_index_reads_its_sentence_rows_after_a_rebuild_deletes_its_fold
     assert not index.path.exists()
     assert (index.sentences.read(range(0, len(index.sentences.chunk))) == before).all()
     assert (index.sentences.read(np.array([1, 0])) == index.sentences.vectors[[1, 0]]).all()
+
+
+def test_a_large_corpus_takes_its_chunk_vectors_from_its_sentences(mini_corpus, tmp_path, monkeypatch):
+    """Over SETTINGS["pool_chunk_vectors_above"] chunks only sentences are encoded (half the model's
+    work): each chunk's vector is the normalized mean of its sentences', and questions still find it."""
+    from rag.assistant import Assistant
+
+    monkeypatch.setitem(index_module.SETTINGS, "pool_chunk_vectors_above", 0)
+    manifest = build_index(mini_corpus, tmp_path / "idx", progress=False, cache=False)
+    index = load_index(tmp_path / "idx")
+    chunk_count = index.chunk_vectors.ntotal
+    assert manifest["counts"]["chunk_vectors_pooled"] == chunk_count == len(index.chunks)
+    assert manifest["embedded"]["texts"] == manifest["counts"]["sentences"]  # no chunk text was encoded
+    for row in range(chunk_count):
+        mean = index.sentences.read(index.sentences.of_chunk(row)).mean(axis=0)
+        assert np.allclose(index.chunk_vectors.reconstruct(row), mean / np.linalg.norm(mean), atol=2e-3)
+    response = Assistant.open(tmp_path / "idx", corpus=mini_corpus, progress=False).ask("图书馆一年接待多少读者？")
+    assert response.passages[0].chunk_id == "report#p2"
+    assert response.answer is not None and "九万人次" in response.answer.text
+    # below the threshold, every chunk is encoded as before
+    monkeypatch.setitem(index_module.SETTINGS, "pool_chunk_vectors_above", 20_000)
+    assert build_index(mini_corpus, tmp_path / "idx2", progress=False, cache=False)["counts"]["chunk_vectors_pooled"] == 0

@@ -238,8 +238,10 @@ def texts_to_embed(corpus: Corpus, chunks: list[Chunk]) -> TextsToEmbed:
     of_row = [(doc_text[chunks[row].doc_id][start:end], subjects[chunks[row].doc_id]) for row, start, end in sentence_rows]
     sentences = [sentence_in_context(subject, text) if subject else to_simplified(text) for text, subject in of_row]
     framed = np.array([subject is not None for _, subject in of_row], dtype=bool)
-    encoded = [row for row, c in enumerate(chunks) if not c.sentences] if pooled_chunks(len(chunks)) else list(range(len(chunks)))
-    return TextsToEmbed(sentence_rows, [dense_text(chunks[row]) for row in encoded], encoded, sentences, framed, len(chunks))
+    pooled = pooled_chunks(len(chunks))
+    encoded = [row for row, c in enumerate(chunks) if not (pooled and c.sentences)]
+    return TextsToEmbed(sentence_rows, [dense_text(chunks[row]) for row in encoded], encoded, sentences, framed,
+                        len(chunks))
 
 
 #: The functions above decide what each retriever sees: their code is part of the index's settings.

@@ -1,5 +1,6 @@
-"""The question sets written here for training (benchmarks/policy_train/): every answer must be
-something the reader can quote, or the trainer learns from wrong labels without a word said."""
+"""The question sets written here for training (benchmarks/policy_train/, and its paraphrased
+questions in benchmarks/policy_train_para/): every answer must be something the reader can quote,
+or the trainer learns from wrong labels without a word said."""
 
 import json
 from pathlib import Path
@@ -7,27 +8,29 @@ from pathlib import Path
 import pytest
 
 POLICY = Path(__file__).resolve().parent.parent / "benchmarks" / "policy_train"
+#: The written training sets in policy_train's layout.
+WRITTEN = [POLICY, POLICY.parent / "policy_train_para"]
 
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def policy():
-    passages = {p["id"]: p for p in _lines(POLICY / "corpus.jsonl")}
-    return passages, _lines(POLICY / "questions.jsonl")
+@pytest.fixture(scope="module", params=WRITTEN, ids=lambda folder: folder.name)
+def policy(request):
+    passages = {p["id"]: p for p in _lines(request.param / "corpus.jsonl")}
+    return passages, _lines(request.param / "questions.jsonl"), request.param
 
 
 def test_ids_are_unique_and_passages_belong_to_their_document(policy):
-    passages, questions = policy
-    assert len(passages) == len(_lines(POLICY / "corpus.jsonl"))
+    passages, questions, folder = policy
+    assert len(passages) == len(_lines(folder / "corpus.jsonl"))
     assert len({q["id"] for q in questions}) == len(questions)
     assert all(pid.rsplit("-p", 1)[0] == p["doc_id"] for pid, p in passages.items())
 
 
 def test_every_answer_is_an_exact_slice_of_its_evidence_and_passage(policy):
-    passages, questions = policy
+    passages, questions, _ = policy
     for q in questions:
         if q["kind"] == "unanswerable":
             assert q["answers"] == [] and q["gold_passage"] is None, q["id"]
@@ -39,7 +42,7 @@ def test_every_answer_is_an_exact_slice_of_its_evidence_and_passage(policy):
 
 
 def test_no_chinese_question_gives_its_answer_away(policy):
-    _, questions = policy
+    _, questions, _ = policy
     for q in questions:
         if q["lang"] == "zh":
             assert not any(a in q["question"] for a in q["answers"]), q["id"]
@@ -47,7 +50,7 @@ def test_no_chinese_question_gives_its_answer_away(policy):
 
 def test_a_near_miss_is_not_also_an_answerable_question(policy):
     """The same question written once as answerable and once as a near miss would teach both labels."""
-    _, questions = policy
+    _, questions, _ = policy
     for q in questions:
         if q["kind"] == "unanswerable":
             twins = [o for o in questions if o["doc_id"] == q["doc_id"] and o["question"] == q["question"]]
@@ -58,8 +61,8 @@ def test_the_readme_counts_what_is_there(policy):
     """The README's paragraph and question counts are the files' (written by hand, so checked)."""
     import re
 
-    passages, questions = policy
-    readme = (POLICY / "README.md").read_text(encoding="utf-8")
+    passages, questions, folder = policy
+    readme = (folder / "README.md").read_text(encoding="utf-8")
     assert f"{len(passages)} paragraphs" in readme and f"{len(questions)} questions" in readme
     rows = {"fact": ("fact",), "how / why / list / measures": ("how", "why", "list", "measures"),
             "unanswerable": ("unanswerable",)}

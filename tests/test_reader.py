@@ -24,7 +24,7 @@ from rag.reader.qtypes import (
 )
 from rag.reader.question import AskedFor, bigrams, is_repetition, key_span
 from rag.reader.scorer import WEIGHTS_FILE, WeightsError, read_weights
-from rag.textproc import fold, fold_in_place
+from rag.textproc import fold, fold_in_place, keywords
 
 NO_WORDS = ["asdkjh qwe zzxq 啊啊啊 哦哦", "zxcvbnm asdfgh", "qwerty 12345", "1234567890", "jjjjjjjj kkkk",
             "啊啊啊啊 哦哦哦", "xyz?", "sdfg hjkl wert", "社社社会会治治", "营口港营口港营口港"]
@@ -305,7 +305,7 @@ def test_words_that_suggest_a_number_do_not_outrank_the_question_word(question, 
 
 
 def test_fold_in_place_keeps_every_offset():
-    from rag.textproc import fold, fold_in_place
+    from rag.textproc import fold, fold_in_place, keywords
 
     text = "劉少奇於１９６９年病逝，ＡＢＣ…"
     folded = fold_in_place(text)
@@ -654,3 +654,22 @@ def test_a_clock_time_is_no_number():
     text = "4号线将于2025年12月28日上午10:00开通，比分3:2。"
     assert [text[a:b] for a, b in entity_spans(text, "number")] == ["3", "2"]
     assert AskedFor.of("4号线一期一共花了多少钱？").novel_spans("工程将于上午10:00开通。") == []
+
+
+def test_words_the_corpus_never_uses_do_not_count_against_a_passage(assistant):
+    """A user's own word for a thing (砸进去 for 投资) is in no passage: the decision's
+    ``passage_kw_known`` weighs the passage by the question's words the corpus uses at all, so adding
+    such a word lowers the plain keyword share but not that one."""
+    reader = assistant.reader
+
+    def evidence(question: str) -> dict[str, float]:
+        retrieval = assistant.retriever.search(question, k=5)
+        chosen = reader.choose(AskedFor.of(question), retrieval, False, reader.signals(retrieval))
+        return chosen.evidence
+
+    plain = evidence("营口市怎样推动社会治理精细化？")
+    colloquial = evidence("营口市怎样推动社会治理精细化，整得嘎嘎明白？")
+    assert any(word not in reader.evidence.idf for word in keywords("整得嘎嘎明白"))
+    assert colloquial["passage_kw"] < plain["passage_kw"]
+    assert colloquial["passage_kw_known"] == pytest.approx(plain["passage_kw_known"])
+    assert plain["passage_kw_known"] >= plain["passage_kw"]

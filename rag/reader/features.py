@@ -33,6 +33,7 @@ ABSTAIN_FEATURES = (
     "top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
     "type_asked", "type_novel", "type_absent", "margin", "meaning", "wants_passage",
     "has_focus", "best_focus", "focus_any", "type_any", "background_margin", "number_conflict", "unit_missing",
+    "passage_kw_known",
 )
 #: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
 #: by construction, so its decision sees only the dense evidence and whether the question is made
@@ -208,6 +209,9 @@ class SentenceEvidence:
             "best_kw": best.feature("kw"),
             "best_bigram": best.feature("bigram"),
             "passage_kw": self.keyword_share(retrieval.keywords, passage_folded),
+            # The same share over only the words this corpus uses at all: a user's own words for a
+            # thing (砸进去多少钱 for 总投资) are in no passage, and say nothing against this one.
+            "passage_kw_known": self.keyword_share([t for t in retrieval.keywords if t in self.idf], passage_folded),
             "coverage": retrieval.coverage,
             "agree": float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
             "type_asked": max(best.feature("type"), best.feature("type_missing")),

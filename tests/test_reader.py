@@ -305,7 +305,7 @@ def test_words_that_suggest_a_number_do_not_outrank_the_question_word(question, 
 
 
 def test_fold_in_place_keeps_every_offset():
-    from rag.textproc import fold, fold_in_place, keywords
+    from rag.textproc import fold, fold_in_place
 
     text = "劉少奇於１９６９年病逝，ＡＢＣ…"
     folded = fold_in_place(text)

@@ -289,9 +289,12 @@ def create_app(assistant: Assistant, read_only: bool = False) -> gr.Blocks:
         app.load(ask_from_url, inputs=settings, **events)
         searched = [corpus_search, filter_search, doc_ids]
         shown = [corpus, corpus_search, doc_ids, filter_search]
-        app.load(corpus_now, inputs=searched, outputs=shown, api_visibility="private",
-                 show_progress="hidden")  # the documents as they are now, not as the server started
         search = {"api_visibility": "private", "show_progress": "hidden", "trigger_mode": "always_last"}
+        # The documents as they are now, not as the server started. The load renders the search boxes'
+        # values when the page opened: a search typed before it returns was answered, then overwritten
+        # by that older panel, so the panel is rendered once more for what the boxes hold then.
+        app.load(corpus_now, inputs=searched, outputs=shown, api_visibility="private", show_progress="hidden").then(
+            corpus_now, inputs=searched, outputs=shown, **search)
         corpus_search.change(corpus_html, inputs=[corpus_search], outputs=[corpus], **search)
         filter_search.change(filter_now, inputs=[filter_search, doc_ids], outputs=[doc_ids], **search)
         gr.api(ask, api_name="ask")

@@ -224,6 +224,9 @@ def test_a_when_question_is_not_answered_by_a_length_of_time():
     ("工期是多少天？", "工期共计180天，总投资3亿元。", ["180天"]),
     ("大桥的设计寿命是多少年？", "大桥设计使用寿命为100年。", ["100年"]),
     ("他今年多少岁？", "他今年65岁，从事教育工作30年。", ["65岁"]),
+    # 多大年纪 asks an age like 年龄 and 岁数 (4条 is not one); 周岁 is an age, not weeks
+    ("原董事长今年多大年纪？", "公司计划开工建设4条生产线。", []),
+    ("选手最小要多大年纪？", "参赛者须年满20周岁，健康跑不限年龄。", ["20周岁"]),
 ])
 def test_a_number_question_that_names_a_measuring_unit_wants_a_number_in_it(question, text, novel):
     assert [text[a:b] for a, b in AskedFor.of(question).novel_spans(text)] == novel

@@ -54,7 +54,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
 _UNIT = (r"(?:%|％|‰|个百分点|元|美元|日元|欧元|港元|英镑|户|家|个月|个|名|位|项|座|条|种|类|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|平方公里|平方米|立方米|"
-         r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|毫升|公升|升|摄氏度|华氏度|℃|度|年|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
+         r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|毫升|公升|升|摄氏度|华氏度|℃|度|年|周岁|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
          r"篇|本|册|套|张|只|头|匹|颗|棵|首|场|间|份|成|(?i:k?m[²2](?!\d)|km|cm|mm|kg|m|g|t|kw|mw|gw)(?![A-Za-z]))")
 _CN_COUNT = rf"[零〇一二两三四五六七八九十][{_CN_NUM}]*"
 # A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级); a fraction
@@ -118,7 +118,7 @@ _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
                 re.I), _LENGTH := re.compile(r"米|公里|公尺|光年|英里|海里|(?i:km|cm|mm|m)(?![A-Za-z²2])")),
     (re.compile(r"重量|多重|\bweigh", re.I), re.compile(r"吨|克|斤|磅|(?i:kg|t)(?![A-Za-z])")),
     # 多少岁, 多少年 / 几天 (a length of time: 设计寿命多少年 is not answered by 14.6亿元)
-    (re.compile(r"年龄|岁数|\bhow old\b", re.I), re.compile(r"岁")),
+    (re.compile(r"年龄|岁数|年纪|\bhow old\b", re.I), re.compile(r"岁")),
     (re.compile(r"寿命|年限|工期|时长|\bhow many (?:years|months|weeks|days|hours|minutes)\b", re.I),
      _TIME_LENGTH := re.compile(r"年|个月|周|星期|天|日|小时|钟头|分钟|秒")),
     # 有多长: a length (龙窑长约6米) or a span of time (质保期有多长 → 5年), not 三次.

@@ -19,6 +19,7 @@ from rag.reader.qtypes import (
     entity_spans,
     enumeration_spans,
     names_a_role_or_latin_name,
+    pattern_text,
     question_type,
     says_office,
 )
@@ -156,6 +157,8 @@ def test_a_number_question_that_names_its_unit_marks_the_number_with_that_unit()
     ("全区在15个街道建成12个社区食堂。", "河湾区建成了多少个社区食堂？", "12个"),
     ("全区在15个街道建成12个社区食堂。", "全区有多少个街道？", "15个"),
     ("河湾区15个街道共建成社区食堂12个，每天为1600余名老人提供午餐。", "每天为多少名老人提供午餐？", "1600余名"),
+    # people are counted in 名 or 人 alike: the number next to 员工, not the one that says 名
+    ("公司现有员工1200余人，其中研发人员300余名。", "公司有多少名员工？", "1200余人"),
 ])
 def test_a_how_many_question_marks_the_number_next_to_what_it_counts(text, question, expected):
     assert text[slice(*key_span(question, text))] == expected
@@ -201,6 +204,18 @@ def test_the_digits_of_a_models_name_are_no_number():
     assert [text[a:b] for a, b in AskedFor.of("青禾T60最大载药量是多少？").novel_spans(text)] == ["60升"]
 
 
+def test_a_number_next_to_a_full_width_comma_is_a_number():
+    """NFKC folds ， to ',', the digit separator of 3,000,000: the patterns read the comma as it
+    is, or every number after (or a bare one before) a clause break was invisible."""
+    text = "会上，12家企业签约，火警电话119，总数为3,000,000，分别为3，5。"
+    assert [text[a:b] for a, b in entity_spans(text, "number")] == ["12家", "119", "3,000,000", "3", "5"]
+
+
+def test_a_floods_rarity_is_not_a_date():
+    text = "工程使城区段防洪标准由50年一遇提高到100年一遇，2026年建成。"
+    assert [text[a:b] for a, b in entity_spans(text, "time")] == ["2026年"]
+
+
 def test_clock_times_are_times_and_a_count_of_points_is_not():
     text = "提出3点建议。夜间门诊开诊至20点30分，晚上8点后停止挂号，8点半关门。"
     assert [text[a:b] for a, b in entity_spans(text, "time")] == ["20点30分", "晚上8点", "8点半"]
@@ -227,6 +242,14 @@ def test_a_when_question_is_not_answered_by_a_length_of_time():
     # 多大年纪 asks an age like 年龄 and 岁数 (4条 is not one); 周岁 is an age, not weeks
     ("原董事长今年多大年纪？", "公司计划开工建设4条生产线。", []),
     ("选手最小要多大年纪？", "参赛者须年满20周岁，健康跑不限年龄。", ["20周岁"]),
+    # people are counted in 名/位/人 (or a bare number), never in 场 or 条
+    ("报告厅能坐多少名听众？", "报告厅每年举办讲座50场。", []),
+    ("报告厅能坐多少名听众？", "报告厅每年举办讲座50场，可容纳300名听众。", ["300名"]),
+    ("共招募了多少名志愿者？", "志愿者累计达到3万，服务12场赛事。", ["3万"]),
+    # a phone number is asked: the digits to dial, whole, not 30分钟
+    ("森林防火报警电话是多少？", "发现火情应立即拨打报警电话，乡镇须在30分钟内报送。", []),
+    ("服务热线是多少？", "咨询请拨打服务热线0731-88889999，或到窗口办理。", ["0731-88889999"]),
+    ("电话回访了多少名患者？", "医院电话回访患者1200名，用时30天。", ["1200名"]),
 ])
 def test_a_number_question_that_names_a_measuring_unit_wants_a_number_in_it(question, text, novel):
     assert [text[a:b] for a, b in AskedFor.of(question).novel_spans(text)] == novel
@@ -308,7 +331,7 @@ def test_words_that_suggest_a_number_do_not_outrank_the_question_word(question, 
 
 
 def test_fold_in_place_keeps_every_offset():
-    from rag.textproc import fold, fold_in_place
+    from rag.textproc import fold
 
     text = "劉少奇於１９６９年病逝，ＡＢＣ…"
     folded = fold_in_place(text)
@@ -463,7 +486,7 @@ def test_warming_the_names_tags_every_sentence_a_question_then_reads(assistant):
     assistant.reader.evidence.warm_names()
     warmed = names.tagged_names.cache_info()
     texts = map(assistant.reader.evidence.text.__getitem__, range(len(assistant.index.sentences.chunk)))
-    assert warmed.currsize == len(set(map(fold_in_place, texts))) > 0
+    assert warmed.currsize == len(set(map(pattern_text, texts))) > 0
     assistant.ask("营口港务集团的董事长是谁？")
     after = names.tagged_names.cache_info()
     assert after.misses == warmed.misses and after.hits > warmed.hits  # no sentence tagged twice
@@ -651,6 +674,14 @@ def test_a_sentence_without_the_measure_or_with_another_year_or_phase_is_flagged
     assert not phase.contradicts_numbered("4号线2期工程计划2027年开工。")  # 2 is 二
     assert not phase.contradicts_numbered("二期工程计划明年开工。")
     assert AskedFor.of("第十二届大会在哪里举行？").contradicts_numbered("第十一届大会在南京举行。")
+    # a model or a fault code: by the sentence, or (codes only) by the document's title
+    code = AskedFor.of("线控器上显示E2代码是什么故障？")
+    assert code.contradicts_numbered("线控器显示E1，表示水温传感器故障。")
+    assert not code.contradicts_numbered("线控器显示E2，表示水流开关故障。")
+    model = AskedFor.of("禾光KRF-200型热水器的水箱容量是多大？")
+    assert model.contradicts_numbered("KRF-260型热泵热水器使用说明书", codes_only=True)
+    assert not model.contradicts_numbered("KRF-200/260型热泵热水器使用说明书", codes_only=True)
+    assert not year.contradicts_numbered("2025年度报告", codes_only=True)
 
 
 def test_a_clock_time_is_no_number():

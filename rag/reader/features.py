@@ -16,10 +16,10 @@ import numpy as np
 
 from rag.index import LoadedIndex, subject_words
 from rag.reader import names
-from rag.reader.qtypes import ABSENCE_TYPES, entity_spans
+from rag.reader.qtypes import RELIABLE_TYPES, entity_spans, pattern_text
 from rag.reader.question import AskedFor, bigrams, strip_interrogatives
 from rag.retrieve import Retrieval
-from rag.textproc import fold, fold_in_place
+from rag.textproc import fold
 
 #: How many of the best passages the answer may come from.
 PASSAGES_FOR_ANSWER = 5
@@ -33,7 +33,7 @@ ABSTAIN_FEATURES = (
     "top_cos", "best_cos", "dense_z", "best_kw", "best_bigram", "passage_kw", "coverage", "agree",
     "type_asked", "type_novel", "type_absent", "margin", "meaning", "wants_passage",
     "has_focus", "best_focus", "focus_any", "type_any", "background_margin", "number_conflict", "unit_missing",
-    "passage_kw_known",
+    "passage_kw_known", "name_absent",
 )
 #: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
 #: by construction, so its decision sees only the dense evidence and whether the question is made
@@ -116,7 +116,7 @@ class SentenceEvidence:
         who/where question waits for the tagger: the server does this in the background for a
         corpus of up to ``names.WARM_SENTENCES`` sentences."""
         for i in range(len(self.text)):
-            names.tagged_names(fold_in_place(self.text[i]))
+            names.tagged_names(pattern_text(self.text[i]))
 
     def keyword_share(self, terms: list[str], text_folded: str) -> float:
         """IDF-weighted share of the question's keywords that appear in a (folded) text."""
@@ -216,7 +216,10 @@ class SentenceEvidence:
             "agree": float(dense_top.row == bm25_top.row and bm25_top.bm25 is not None),
             "type_asked": max(best.feature("type"), best.feature("type_missing")),
             "type_novel": best.feature("type_novel"),
-            "type_absent": float(asked.qtype in ABSENCE_TYPES and not best.feature("type_novel")),
+            # A number or a date the patterns would have found, or a name the tagger may have missed
+            # (transliterated names): the same absence says more of the first, so each has its weight.
+            "type_absent": float(asked.qtype in RELIABLE_TYPES and not best.feature("type_novel")),
+            "name_absent": float(asked.qtype == "person" and not best.feature("type_novel")),
             "type_any": max(c.feature("type_novel") for c in candidates),
             "margin": float(ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0)),
             "meaning": signals.meaning,
@@ -227,7 +230,9 @@ class SentenceEvidence:
             "background_margin": 0.0 if signals.background is None
             else max(c.feature("cos") for c in candidates) - signals.background,
             # The near misses a user writes: the asked year or measure is not what the sentence gives.
-            "number_conflict": float(asked.contradicts_numbered(self.text[best.sentence])),
+            # (A model or code also by the title: a KRF-260 manual does not describe the KRF-200.)
+            "number_conflict": float(asked.contradicts_numbered(self.text[best.sentence]) or asked.contradicts_numbered(
+                self.index.chunks[hits[best.passage_rank - 1].row].title, codes_only=True)),
             "unit_missing": float(asked.lacks_unit(self.text[best.sentence])),
         }
 

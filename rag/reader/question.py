@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rag.reader.qtypes import (
     NAMED_TYPES,
     PASSAGE_TYPES,
+    PEOPLE_COUNTERS,
     asked_unit,
     asks_for_a_name,
     entity_spans,
@@ -98,14 +99,17 @@ class AskedFor:
         """The numbered things the question names, by kind (2024年; 二期, 第三届, 4号线)."""
         return numbered_things(self.folded_question)
 
-    def contradicts_numbered(self, text: str) -> bool:
-        """``text`` numbers a kind of thing the question numbers (a year, a phase, a line…), never
-        with the question's number: 2025年…招收4600人 does not say how many were admitted in 2024,
-        nor 一期工程于2020年开工 when 二期 starts. (A sentence that names none may still answer.)"""
+    def contradicts_numbered(self, text: str, codes_only: bool = False) -> bool:
+        """``text`` numbers a kind of thing the question numbers (a year, a phase, a line, a model or
+        a fault code…), never with the question's number: 2025年…招收4600人 does not say how many
+        were admitted in 2024, nor 一期工程于2020年开工 when 二期 starts, nor E1表示… what E2 means.
+        (A sentence that names none may still answer.) ``codes_only``: only models and codes, which
+        a document's title may also decide (a KRF-260 manual does not describe the KRF-200)."""
         if not self.numbered:
             return False
         said = numbered_things(fold_in_place(text))
-        return any(kind in said and not said[kind] & numbers for kind, numbers in self.numbered.items())
+        return any(kind in said and not said[kind] & numbers for kind, numbers in self.numbered.items()
+                   if kind.startswith(CODE) or not codes_only)
 
     def key_span(self, text: str) -> tuple[int, int] | None:
         """The part of ``text`` that answers: the first entity of the asked-for kind that the
@@ -121,7 +125,8 @@ class AskedFor:
             return slot_span(self.folded_question, text) if self.qtype not in PASSAGE_TYPES else None
         if self.qtype == "list":
             return max(spans, key=lambda sp: (self._clause_overlap(text, sp), sp[1] - sp[0]))
-        if self.named_unit:
+        if self.named_unit and self.named_unit not in PEOPLE_COUNTERS:
+            # (People are counted in 名 or 人 alike: 员工1200余人 answers 多少名员工.)
             folded = fold_in_place(text)
             spans = [sp for sp in spans if self.named_unit in folded[sp[0]:sp[1]]] or spans
         chosen = spans[0]
@@ -193,8 +198,11 @@ class AskedFor:
 # 2024年 and the years of a range (2021—2025年 names 2023 too), four digits only (民国三年 and 光绪二十年
 # are read by no rule here); phases, lines, editions and batches (二期, 4号线, 第三届, 第二批, 第五代).
 _YEAR_RE = re.compile(r"(?<!\d)(1\d{3}|20\d{2})(?:\s*[-—–~至到]\s*(1\d{3}|20\d{2}))?\s*年")
-_NUMBERED_RE = re.compile(r"(?<![\d一二三四五六七八九十])(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(期|号线|届|批|代)")
+_NUMBERED_RE = re.compile(r"(?<![\d一二三四五六七八九十])(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(期|号线|届|批|代(?![码表理价替]))")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+# Models and codes: letters then digits (KRF-260, E2, T60), under the kind "code:" + the letters.
+_CODE_RE = re.compile(r"(?<![a-z0-9])([a-z]{1,4})-?(\d{1,5})(?![a-z0-9])")
+CODE = "code:"
 
 
 def _small_number(text: str) -> int | None:
@@ -216,6 +224,8 @@ def numbered_things(folded: str) -> dict[str, frozenset[int]]:
     for match in _NUMBERED_RE.finditer(folded):
         if (number := _small_number(match.group(1))) is not None:
             found.setdefault(match.group(2), set()).add(number)
+    for match in _CODE_RE.finditer(folded):
+        found.setdefault(CODE + match.group(1), set()).add(int(match.group(2)))
     return {kind: frozenset(numbers) for kind, numbers in found.items()}
 
 

@@ -211,6 +211,13 @@ def test_a_number_next_to_a_full_width_comma_is_a_number():
     assert [text[a:b] for a, b in entity_spans(text, "number")] == ["12家", "119", "3,000,000", "3", "5"]
 
 
+def test_an_hour_written_with_shi_is_a_time_and_degrees_sign_a_temperature():
+    text = "县城公交线路普遍在21时收班，同时3小时内有车。"
+    assert [text[a:b] for a, b in entity_spans(text, "time")] == ["21时"]
+    text = "出水温度可在35°C至75°C之间调节，功率3千瓦。"
+    assert [text[a:b] for a, b in AskedFor.of("热水器的出水温度最高几度？").novel_spans(text)] == ["35°C", "75°C"]
+
+
 def test_a_floods_rarity_is_not_a_date():
     text = "工程使城区段防洪标准由50年一遇提高到100年一遇，2026年建成。"
     assert [text[a:b] for a, b in entity_spans(text, "time")] == ["2026年"]

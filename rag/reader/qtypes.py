@@ -54,7 +54,7 @@ _QUESTION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千|百)"
 _UNIT = (r"(?:%|％|‰|个百分点|元|美元|日元|欧元|港元|英镑|户|家|个月|个|名|位|项|座|条|种|类|所|人次|人|次|倍|吨|千瓦|兆瓦|瓦|平方公里|平方米|立方米|"
-         r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|毫升|公升|升|摄氏度|华氏度|℃|度|年|周岁|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
+         r"公里|千米|公尺|公分|公斤|公克|英里|英尺|光年|厘米|毫米|微米|纳米|米|亩|公顷|毫升|公升|升|摄氏度|华氏度|℃|°\s*[cf]|°|度|年|周岁|岁|周|星期|天|小时|分钟|秒|级|层|届|期|批|台|辆|艘|件|部|"
          r"篇|本|册|套|张|只|头|匹|颗|棵|首|场|间|份|成|(?i:k?m[²2](?!\d)|km|cm|mm|kg|m|g|t|kw|mw|gw)(?![A-Za-z]))")
 _CN_COUNT = rf"[零〇一二两三四五六七八九十][{_CN_NUM}]*"
 # A number with at most one magnitude and one unit: 137户, 200亿元, 4个 (not 4个千亿级); a fraction
@@ -77,6 +77,8 @@ TIME_RE = re.compile(r"(?:公元前?|西元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*�
                      # clock times: 20点30分, 晚上8点, 8点半 (not the 3点 of 3点建议)
                      r"|(?:(?:上午|下午|晚上|凌晨|早上|中午|傍晚)\s*)?\d{1,2}\s*[点时](?:\s*\d{1,2}\s*分|半|整)"
                      r"|(?:上午|下午|晚上|凌晨|早上|中午|傍晚)\s*\d{1,2}\s*[点时]"
+                     # 21时 alone is an hour of the day (not 3点 alone: 3点建议 counts points)
+                     r"|(?<![\d.])(?:[01]?\d|2[0-4])\s*时(?![间期代候刻])"
                      # a named period: 清朝末年, 美国大萧条时期, 上白垩纪早期 (the name after 在/于/是… or a break)
                      rf"|(?:(?<=[在于自从到至是为约，。；：、（\s])|^)(?:(?![在于自从到至是为约的])[\u4e00-\u9fff\d]){{1,8}}?{_PERIOD_END}"
                      r"(?:[早中晚末初]期)?")
@@ -110,7 +112,7 @@ _MEASURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (re.compile(r"(?<![频速倍比汇])率|增速|比例|比重|占比|百分之|\b(rate|percentage|share)\b", re.I), re.compile(r"%|％|百分|成")),
     (re.compile(r"面积|\barea\b", re.I), re.compile(r"平方|亩|公顷|²|㎡|(?i:k?m)2(?!\d)")),
     (re.compile(r"人口|\bpopulation\b", re.I), _PEOPLE := re.compile(r"人")),
-    (re.compile(r"气温|温度|\btemperature\b", re.I), re.compile(r"度|℃")),
+    (re.compile(r"气温|温度|\btemperature\b", re.I), re.compile(r"度|℃|°")),
     (re.compile(r"投资|收入|产值|GDP|金额|资金|价格|票价|售价|费用|成本|营收|钱|薪|工资|补贴|补助|奖金|花费|"
                 r"\b(price|cost|invest\w*|revenue|income|salary|wage|money)\b", re.I),
      re.compile(r"元|镑|美金")),

@@ -218,6 +218,30 @@ def test_an_hour_written_with_shi_is_a_time_and_degrees_sign_a_temperature():
     assert [text[a:b] for a, b in AskedFor.of("热水器的出水温度最高几度？").novel_spans(text)] == ["35°C", "75°C"]
 
 
+def test_the_numerals_of_an_idiom_count_nothing():
+    text = "坚持创新人才“三位一体”推进，辖12个乡镇，产品销往五湖四海，三年两次获奖。"
+    assert [text[a:b] for a, b in entity_spans(text, "number")] == ["12个", "三年", "两次"]
+
+
+def test_an_english_questions_year_is_weighed_against_the_sentences_year():
+    asked = AskedFor.of("How many tourists visited Yingkou in 2024?")
+    assert asked.contradicts_numbered("2025年1月22日至24日，习近平总书记来到葫芦岛、沈阳、本溪等地深入考察。")
+    assert not asked.contradicts_numbered("2024年全市接待游客3000万人次。")
+    assert not AskedFor.of("How many tourists visited Yingkou?").contradicts_numbered("2025年接待游客3000万人次。")
+
+
+def test_the_authors_name_in_a_question_is_not_asked_of_the_authors_sentences(seed_index):
+    """冯也的文章讲了哪些新兴产业: the name is about the essay, which never says it; other essays'
+    sentences still lack it."""
+    index = Assistant.open(seed_index).index
+    evidence = SentenceEvidence(index, {})
+    by_author = {d.author: d.doc_id for d in index.corpus.documents}
+    terms = keywords("冯也的文章讲了哪些新兴产业？")
+    assert "冯" in terms
+    assert "冯" not in evidence._about(terms, by_author["冯也"]) and "新兴产业" in evidence._about(terms, by_author["冯也"])
+    assert evidence._about(terms, by_author["郭美辰"]) == terms
+
+
 def test_a_floods_rarity_is_not_a_date():
     text = "工程使城区段防洪标准由50年一遇提高到100年一遇，2026年建成。"
     assert [text[a:b] for a, b in entity_spans(text, "time")] == ["2026年"]

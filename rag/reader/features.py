@@ -36,9 +36,12 @@ ABSTAIN_FEATURES = (
     "passage_kw_known", "name_absent",
 )
 #: For a question in another script than the corpus (English over Chinese) keyword evidence is absent
-#: by construction, so its decision sees only the dense evidence and whether the question is made
-#: of words at all (cross-lingual cosines sit lower than same-language ones: its own calibration).
-CROSS_SCRIPT_FEATURES = ("top_cos", "best_cos", "dense_z", "meaning", "background_margin")
+#: by construction, so its decision sees the dense evidence, whether the question is made of words at
+#: all (cross-lingual cosines sit lower than same-language ones: its own calibration), and what needs
+#: no shared words: a how-many or when question whose sentence holds no number or date, a who
+#: question whose sentence names no one, a year or model other than the one asked.
+CROSS_SCRIPT_FEATURES = ("top_cos", "best_cos", "dense_z", "meaning", "background_margin",
+                         "type_absent", "name_absent", "number_conflict")
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,11 @@ class SentenceEvidence:
         framed_docs = {index.chunks[c].doc_id for c in np.unique(s.chunk[s.framed])}
         titles = {d.doc_id: d.title for d in index.corpus.documents}
         self.subject_words = {d: subject_words(titles[d]) for d in framed_docs}
-        self.subject_bigrams = {d: frozenset(bigrams(t)) for d, t in self.subject_words.items()}
+        # An essay's author is named in the question (冯也的文章讲了哪些产业), never in its sentences:
+        # like a subject, the name is about the document and tells none of its sentences apart.
+        self.author_words = {d.doc_id: fold(d.author).strip() for d in index.corpus.documents if d.author.strip()}
+        self.metadata_bigrams = {d: frozenset(bigrams(self.subject_words.get(d, "")) | bigrams(self.author_words.get(d, "")))
+                                 for d in self.subject_words.keys() | self.author_words.keys()}
 
     def warm_names(self) -> None:
         """Tag the names in every sentence now (``names.tagged_names`` keeps them), so that no
@@ -127,10 +134,10 @@ class SentenceEvidence:
         return sum(w for t, w in weights.items() if t in text_folded) / sum(weights.values())
 
     def _about(self, terms: list[str], doc_id: str) -> list[str]:
-        """The question's keywords less those inside the document's subject (all of them when the
-        question is nothing but the subject)."""
-        subject = self.subject_words.get(doc_id)
-        kept = [t for t in terms if not subject or t not in subject]
+        """The question's keywords less those inside the document's subject or its author's name (all
+        of them when the question is nothing but those)."""
+        metadata = [m for m in (self.subject_words.get(doc_id), self.author_words.get(doc_id)) if m]
+        kept = [t for t in terms if not any(t in m for m in metadata)]
         return kept or terms
 
     def neighbour_share(self, terms: list[str], i: int, step: int) -> float:
@@ -159,7 +166,7 @@ class SentenceEvidence:
         doc_of = [self.index.chunks[hits[rank - 1].row].doc_id for _, rank in rows]
         # Keyword evidence without the words of the candidate's own document subject (see __init__).
         terms = {d: self._about(retrieval.keywords, d) for d in set(doc_of)}
-        question_bigrams = {d: asked.question_bigrams - self.subject_bigrams.get(d, frozenset()) for d in set(doc_of)}
+        question_bigrams = {d: asked.question_bigrams - self.metadata_bigrams.get(d, frozenset()) for d in set(doc_of)}
         ordered = {d: [b if b in question_bigrams[d] else None for b in ordered_bigrams(stripped)] for d in set(doc_of)}
         shares = [self.keyword_share(terms[d], self.folded[i]) for (i, _), d in zip(rows, doc_of, strict=True)]
         all_bigrams = set().union(*question_bigrams.values())
@@ -198,7 +205,7 @@ class SentenceEvidence:
         never the attribute it asks about — 董事长, 营业收入.)"""
         hits = retrieval.hits
         top = self.index.chunks[hits[0].row]
-        passage_folded = fold(" ".join([top.title, *top.section, top.text]))
+        passage_folded = fold(" ".join([top.title, top.author, *top.section, top.text]))
         dense_top = max(hits, key=lambda h: h.dense if h.dense is not None else -1.0)
         bm25_top = max(hits, key=lambda h: h.bm25 if h.bm25 is not None else -1.0)
         ranked = np.sort(probabilities)[::-1]

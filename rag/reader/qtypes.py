@@ -294,6 +294,9 @@ def entity_spans(sentence: str, qtype: str | None) -> list[tuple[int, int]]:
         spans += enumeration_spans(sentence)
     if qtype in ("number", "duration"):  # the 3 of 凌安X3, the 60 of 青禾T60: a model's name, no number
         spans = [sp for sp in spans if not (sp[0] and sentence[sp[0] - 1].isascii() and sentence[sp[0] - 1].isalpha())]
+    if qtype in ("number", "duration"):  # the 三位 of 三位一体, the 四面 of 四面八方: an idiom counts nothing
+        idioms = [m.span() for m in _NUMBER_IDIOM_RE.finditer(sentence)]
+        spans = [sp for sp in spans if not any(s <= sp[0] and sp[1] <= e for s, e in idioms)]
     if qtype == "number":  # 10:00 is a clock time, not the numbers 10 and 00
         clocks = [m.span() for m in _CLOCK_RE.finditer(sentence)]
         spans = [sp for sp in spans if not any(s <= sp[0] and sp[1] <= e for s, e in clocks)]
@@ -313,6 +316,11 @@ def pattern_text(sentence: str) -> str:
     return "".join("，" if original == "，" else character for original, character in zip(sentence, folded, strict=True))
 
 
+# A four-character idiom of two numerals (三位一体, 五湖四海, 千方百计, 七上八下). Not when the last
+# character counts (一年两次; 三人一组 is read as an idiom) or a time word pairs them (三天两夜).
+_IDIOM_NUMERAL = "一二两三四五六七八九十百千万"
+_NUMBER_IDIOM_RE = re.compile(rf"(?<![{_CN_NUM}\d])[{_IDIOM_NUMERAL}](?![{_CN_NUM}年月日天夜周时])[\u4e00-\u9fff]"
+                              rf"[{_IDIOM_NUMERAL}](?![{_CN_NUM}年月日天夜周时次遍回倍])[\u4e00-\u9fff](?![{_CN_NUM}])")
 _CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
 _BARE_LENGTH_OF_TIME_RE = re.compile(rf"(?:\d+(?:\.\d+)?|{_CN_COUNT})\s*(?:多|余)?\s*(?:个月|周|星期|天|小时|分钟|秒)")
 

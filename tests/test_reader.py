@@ -705,6 +705,8 @@ def test_a_sentence_without_the_measure_or_with_another_year_or_phase_is_flagged
     assert not phase.contradicts_numbered("4号线2期工程计划2027年开工。")  # 2 is 二
     assert not phase.contradicts_numbered("二期工程计划明年开工。")
     assert AskedFor.of("第十二届大会在哪里举行？").contradicts_numbered("第十一届大会在南京举行。")
+    # 哪一代 asks which generation: it names none
+    assert not AskedFor.of("进气口设计在哪一代战机上消失？").contradicts_numbered("第三代战斗机出现于1960年代。")
     # a model or a fault code: by the sentence, or (codes only) by the document's title
     code = AskedFor.of("线控器上显示E2代码是什么故障？")
     assert code.contradicts_numbered("线控器显示E1，表示水温传感器故障。")

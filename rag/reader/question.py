@@ -196,11 +196,12 @@ class AskedFor:
 
 
 # 2024年 and the years of a range (2021—2025年 names 2023 too), four digits only (民国三年 and 光绪二十年
-# are read by no rule here); phases, lines, editions and batches (二期, 4号线, 第三届, 第二批, 第五代).
+# are read by no rule here); phases, lines, editions and batches (二期, 4号线, 第三届, 第二批, 第五代; not
+# the 一代 of 哪一代 or 每一期).
 _YEAR_RE = re.compile(r"(?<!\d)(1\d{3}|20\d{2})(?:\s*[-—–~至到]\s*(1\d{3}|20\d{2}))?\s*年")
 # An English question's year: "visitors in 2024" (the sentence's years are read by _YEAR_RE).
 _EN_YEAR_RE = re.compile(r"\b(?:in|during|since|by|until|before|after|of|for)\s+(1\d{3}|20\d{2})\b", re.I)
-_NUMBERED_RE = re.compile(r"(?<![\d一二三四五六七八九十])(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(期|号线|届|批|代(?![码表理价替]))")
+_NUMBERED_RE = re.compile(r"(?<![\d一二三四五六七八九十哪几每])(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(期|号线|届|批|代(?![码表理价替]))")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 # Models and codes: letters then digits (KRF-260, E2, T60), under the kind "code:" + the letters.
 _CODE_RE = re.compile(r"(?<![a-z0-9])([a-z]{1,4})-?(\d{1,5})(?![a-z0-9])")
